@@ -1,0 +1,1 @@
+"""Shared machinery: the training core, data path and validation helpers."""

@@ -1,0 +1,464 @@
+"""The shared training core: ``NoisyNetClassifier``, a skorch classifier for noisy labels.
+
+Every sknoisy method subclasses this class and adds its loss or selection rule through
+skorch's documented hooks (``get_loss``, ``train_step_single``, ``initialize_module``);
+there is one training loop, skorch's.
+"""
+
+from __future__ import annotations
+
+import copy
+import inspect
+from contextlib import contextmanager
+from numbers import Integral, Real
+
+import numpy as np
+import torch
+from skorch import NeuralNetClassifier
+from skorch.callbacks import EpochScoring, EpochTimer, PassthroughScoring, PrintLog, ProgressBar
+from skorch.utils import to_numpy
+from sklearn.utils import check_random_state
+from sklearn.utils.validation import check_is_fitted
+
+from ..modules import MLP, ConvNet
+from ._checks import check_labels, check_sample_weight, check_X, encode_labels
+from ._data import TensorBatchIterator, TensorDataset
+from ._validation import Interval, Options, check_params
+
+__all__ = ["NoisyNetClassifier"]
+
+
+def _encoded_accuracy(net, X, y):
+    """Validation accuracy on encoded labels; reuses skorch's cached forward pass."""
+    y_pred = to_numpy(net.forward(X)).argmax(axis=1)
+    return float(np.mean(y_pred == to_numpy(y)))
+
+
+def _accepts(factory, name: str) -> bool:
+    try:
+        return name in inspect.signature(factory).parameters
+    except (TypeError, ValueError):
+        return False
+
+
+class NoisyNetClassifier(NeuralNetClassifier):
+    """Neural-net classifier built for noisy labels; the base of every sknoisy method.
+
+    A :class:`skorch.NeuralNetClassifier` with scikit-learn behaviour: labels of any
+    type, a module inferred from the shape of X, per-sample losses, ``sample_weight``,
+    a reproducible ``random_state`` and a fast tensor data path. With a robust
+    ``criterion`` (see :mod:`sknoisy.losses`) it is the robust-loss classifier.
+
+    Parameters
+    ----------
+    module : torch.nn.Module class or instance, default=None
+        The network. ``None`` picks :class:`sknoisy.modules.MLP` for 2-D X and
+        :class:`sknoisy.modules.ConvNet` for images ((N, H, W) or (N, C, H, W)); their
+        input and output sizes are inferred at fit. ``module__<name>`` parameters
+        (``module__hidden_sizes=(64,)``) are passed to it. A user class whose
+        constructor takes ``n_features``, ``n_classes`` or ``in_channels`` gets those
+        filled in unless given.
+    criterion : torch.nn.Module class or instance, default=torch.nn.CrossEntropyLoss
+        Loss on (logits, integer targets). It is built with ``reduction='none'`` when
+        it accepts that argument, so the core sees one loss per sample.
+    optimizer : torch.optim.Optimizer class, default=torch.optim.Adam
+        Adam is robust to the learning rate on the tabular and image data we benchmark.
+    lr : float, default=1e-3
+        Learning rate.
+    max_epochs : int, default=30
+        Training epochs. Noisy labels are memorised late in training, so methods are
+        compared at a fixed budget long enough for plain training to overfit.
+    batch_size : int, default=128
+        Mini-batch size (``-1``: the whole training set).
+    train_split : callable or None, default=None
+        skorch's validation split. ``None`` trains on every sample: no silent 20%
+        hold-out, as scikit-learn users expect.
+    callbacks : list of (name, callback) or None, default=None
+        Extra skorch callbacks.
+    warm_start : bool, default=False
+        Continue training from the current weights on the next ``fit``.
+    verbose : int, default=0
+        0 is silent; 1 prints a per-epoch log and a progress bar over the batches.
+    device : str, default='cpu'
+        Torch device, for example ``'cuda'``.
+    classes : array-like or None, default=None
+        The full label set, when ``y`` may not contain every class.
+    random_state : int, RandomState instance or None, default=None
+        Seeds weight initialisation, dropout and shuffling. The global torch RNG is
+        left untouched. The same seed gives identical predictions on CPU.
+    **kwargs
+        Any other skorch parameter (``optimizer__weight_decay``, ``module__dropout``,
+        ``iterator_train__shuffle``, ...).
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+        The sorted labels seen in fit.
+    n_features_in_ : int
+        Number of input features (pixels for images).
+    feature_names_in_ : ndarray of str
+        Column names, when X is a DataFrame with string column names.
+    input_shape_ : tuple of int
+        Shape of one sample.
+    module_, criterion_, optimizer_, history_
+        skorch's initialised components and training history.
+
+    See Also
+    --------
+    sknoisy.losses : robust criteria to pass as ``criterion``.
+
+    Notes
+    -----
+    Batches are sliced from tensors on ``device`` and carry the positions of their rows
+    (``batch.indices``), which subclasses use to keep per-sample state.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_iris
+    >>> from sknoisy import NoisyNetClassifier
+    >>> X, y = load_iris(return_X_y=True)
+    >>> clf = NoisyNetClassifier(max_epochs=50, lr=1e-2, random_state=0).fit(X, y)
+    >>> clf.predict(X[:3])
+    array([0, 0, 0])
+    """
+
+    _parameter_constraints: dict = {
+        "lr": [Interval(Real, 0, None, closed="neither")],
+        "max_epochs": [Interval(Integral, 0, None, closed="left")],
+        "batch_size": [Interval(Integral, 1, None, closed="left"), Options(Integral, {-1})],
+        "random_state": ["random_state"],
+        "verbose": [Interval(Integral, 0, None, closed="left"), "boolean"],
+        "warm_start": ["boolean"],
+    }
+
+    # skorch keeps these on the instance and creates them in __init__; as class-level
+    # defaults they let __init__ only store its arguments (scikit-learn's rule).
+    initialized_ = False
+    history_ = None
+    virtual_params_: dict = {}
+
+    def __init__(
+        self,
+        module=None,
+        *,
+        criterion=torch.nn.CrossEntropyLoss,
+        optimizer=torch.optim.Adam,
+        lr=1e-3,
+        max_epochs=30,
+        batch_size=128,
+        iterator_train=TensorBatchIterator,
+        iterator_valid=TensorBatchIterator,
+        dataset=TensorDataset,
+        train_split=None,
+        callbacks=None,
+        predict_nonlinearity="auto",
+        warm_start=False,
+        verbose=0,
+        device="cpu",
+        compile=False,
+        use_caching="auto",
+        torch_load_kwargs=None,
+        classes=None,
+        random_state=None,
+        iterator_train__shuffle=True,
+        **kwargs,
+    ):
+        params = dict(locals())
+        for name in ("self", "__class__", "kwargs"):
+            params.pop(name, None)
+        # vars().update bypasses skorch's __setattr__, which would try to register a
+        # module instance passed as an argument as a trained component.
+        vars(self).update(params, **kwargs)
+
+    # -- skorch plumbing --------------------------------------------------------------
+    @property
+    def _params_to_validate(self):
+        return {key for key in vars(self) if "__" in key}
+
+    @property
+    def classes_(self):
+        try:
+            return self.classes_inferred_
+        except AttributeError as exc:
+            raise AttributeError(
+                f"{type(self).__name__} has no attribute 'classes_': call fit first.") from exc
+
+    @property
+    def _default_callbacks(self):
+        callbacks = [
+            ("epoch_timer", EpochTimer()),
+            ("train_loss", PassthroughScoring(name="train_loss", on_train=True)),
+            ("valid_loss", PassthroughScoring(name="valid_loss")),
+            ("valid_acc", EpochScoring(_encoded_accuracy, name="valid_acc",
+                                       lower_is_better=False)),
+            ("print_log", PrintLog()),
+        ]
+        if self.verbose:
+            callbacks.append(("progress_bar", ProgressBar()))
+        return callbacks
+
+    def check_data(self, X, y):
+        # Labels are validated and encoded in fit; skorch's own inference is not needed.
+        return None
+
+    def __sklearn_is_fitted__(self) -> bool:
+        return bool(self.initialized_) and hasattr(self, "classes_inferred_") \
+            and hasattr(self, "module_")
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = False
+        tags.non_deterministic = self.random_state is None
+        return tags
+
+    # -- components -----------------------------------------------------------------------
+    def _inferred_module_kwargs(self, factory) -> dict:
+        """Sizes the default modules (or a user class asking for them) need."""
+        if not hasattr(self, "input_shape_"):
+            raise ValueError(
+                f"{type(self).__name__}: the module's sizes are inferred from X; call fit "
+                "before initialize(), or pass a module instance.")
+        shape = tuple(self.input_shape_)
+        sizes = {
+            "n_features": int(np.prod(shape)),
+            "n_classes": len(self.classes_),
+            "in_channels": 1 if len(shape) < 3 else shape[0],
+        }
+        return {name: value for name, value in sizes.items() if _accepts(factory, name)}
+
+    def build_module(self, module, kwargs: dict) -> torch.nn.Module:
+        """Instantiate ``module`` (``None``: the default for X's shape) with ``kwargs``.
+
+        Methods that train several networks (Co-teaching) call this once per network.
+        """
+        if isinstance(module, torch.nn.Module):
+            return type(module)(**kwargs) if kwargs else module
+        if module is None:
+            module = MLP if len(self.input_shape_) == 1 else ConvNet
+        return module(**{**self._inferred_module_kwargs(module), **kwargs})
+
+    def initialize_module(self):
+        self.module_ = self.build_module(self.module, self.get_params_for("module"))
+        return self
+
+    def initialize_criterion(self):
+        kwargs = self.get_params_for("criterion")
+        criterion = self.criterion
+        if isinstance(criterion, torch.nn.Module):
+            # Never alter the user's instance: per-sample reduction goes on a copy.
+            criterion = type(criterion)(**kwargs) if kwargs else copy.deepcopy(criterion)
+            if getattr(criterion, "reduction", "none") != "none" and "reduction" not in kwargs:
+                criterion.reduction = "none"
+        else:
+            if "reduction" not in kwargs and _accepts(criterion, "reduction"):
+                kwargs["reduction"] = "none"
+            criterion = criterion(**kwargs)
+        self.criterion_ = criterion
+        return self
+
+    def get_dataset(self, X, y=None):
+        if isinstance(X, torch.utils.data.Dataset):
+            return X
+        return self.dataset(X, y, device=self.device, **self.get_params_for("dataset"))
+
+    def get_iterator(self, dataset, training=False):
+        prefix = "iterator_train" if training else "iterator_valid"
+        iterator = getattr(self, prefix)
+        kwargs = self.get_params_for(prefix)
+        kwargs.setdefault("batch_size", self.batch_size)
+        if kwargs["batch_size"] == -1:
+            kwargs["batch_size"] = len(dataset)
+        if isinstance(iterator, type) and issubclass(iterator, TensorBatchIterator):
+            kwargs.setdefault("generator", getattr(self, "torch_generator_", None))
+        return iterator(dataset, **kwargs)
+
+    def _get_predict_nonlinearity(self):
+        if self.predict_nonlinearity == "auto":
+            # Every sknoisy module returns logits, whatever the criterion.
+            return lambda logits: torch.softmax(logits, dim=-1)
+        return super()._get_predict_nonlinearity()
+
+    # -- loss ---------------------------------------------------------------------------------
+    def get_loss(self, y_pred, y_true, X=None, training=False, indices=None):
+        """Mean of the criterion's per-sample losses, weighted by ``sample_weight``.
+
+        Subclasses change the loss here; ``indices`` are the rows' positions in the
+        training set (``None`` outside the tensor data path).
+        """
+        return self.reduce_loss(self.criterion_(y_pred, y_true), indices)
+
+    def reduce_loss(self, losses: torch.Tensor, indices=None) -> torch.Tensor:
+        """Average per-sample ``losses``, applying the fit's sample weights."""
+        weights = getattr(self, "sample_weight_tensor_", None)
+        if losses.ndim == 0:
+            if weights is not None:
+                raise ValueError(
+                    f"{type(self).__name__}: criterion {type(self.criterion_).__name__} returns "
+                    "one loss per batch, so sample_weight cannot be applied; drop sample_weight.")
+            return losses
+        if weights is not None and indices is not None:
+            return (losses * weights[indices]).mean()
+        return losses.mean()
+
+    def train_step_single(self, batch, **fit_params):
+        self._set_training(True)
+        Xi, yi = batch
+        y_pred = self.infer(Xi, **fit_params)
+        loss = self.get_loss(y_pred, yi, X=Xi, training=True,
+                             indices=getattr(batch, "indices", None))
+        loss.backward()
+        return {"loss": loss, "y_pred": y_pred}
+
+    def validation_step(self, batch, **fit_params):
+        self._set_training(False)
+        Xi, yi = batch
+        with torch.no_grad():
+            y_pred = self.infer(Xi, **fit_params)
+            loss = self.get_loss(y_pred, yi, X=Xi, training=False,
+                                 indices=getattr(batch, "indices", None))
+        return {"loss": loss, "y_pred": y_pred}
+
+    # -- fitting ------------------------------------------------------------------------------
+    def _check_params(self) -> None:
+        """Validate this estimator's parameters; subclasses extend it."""
+        check_params(self)
+
+    def _validate_training_data(self, X, y, sample_weight, *, reset: bool, classes=None):
+        X = check_X(self, X, reset=reset)
+        y = check_labels(self, y, n_samples=len(X))
+        if reset:
+            label_set = classes if classes is not None else self.classes
+            try:
+                labels = np.unique(y if label_set is None else np.asarray(label_set))
+            except TypeError as exc:
+                raise TypeError(f"{type(self).__name__}: labels cannot be sorted ({exc}); "
+                                "use labels of a single type.") from exc
+            if len(np.unique(y)) < 2:
+                raise ValueError(
+                    f"{type(self).__name__} needs samples of at least 2 classes in the data; "
+                    f"got 1 class: {list(np.unique(y))}.")
+            self.classes_inferred_ = labels
+        y_encoded = encode_labels(self, y, self.classes_)
+        weights = check_sample_weight(self, sample_weight, len(X))
+        return X, y_encoded, weights
+
+    def _training_seed(self) -> int:
+        seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
+        # A warm-started fit continues with fresh (still reproducible) shuffles.
+        return (seed + len(self.history_ or ())) % np.iinfo(np.int32).max
+
+    @contextmanager
+    def _training_context(self, weights):
+        """Seed torch locally and expose sample weights for the length of one fit."""
+        device = torch.device(self.device)
+        devices = [device.index or 0] if device.type == "cuda" else []
+        seed = self._training_seed()
+        # fork_rng restores the caller's global RNG state on exit, so seeding inside it
+        # makes initialisation and dropout reproducible without side effects.
+        with torch.random.fork_rng(devices=devices):
+            torch.manual_seed(seed)
+            self.torch_generator_ = torch.Generator().manual_seed(seed)
+            if weights is not None:
+                self.sample_weight_tensor_ = torch.as_tensor(weights, device=self.device)
+            try:
+                yield
+            finally:
+                del self.torch_generator_
+                vars(self).pop("sample_weight_tensor_", None)
+
+    def fit(self, X, y, sample_weight=None):
+        """Initialise the network and train it on (X, y).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features) or image array
+            Training inputs: numpy, pandas or lists; float64 is cast to float32 on a copy.
+        y : array-like of shape (n_samples,)
+            Labels of any hashable type.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Per-sample weights, rescaled to mean 1.
+
+        Returns
+        -------
+        self : object
+            The fitted estimator.
+        """
+        self._check_params()
+        reset = not (self.warm_start and self.__sklearn_is_fitted__())
+        X, y, weights = self._validate_training_data(X, y, sample_weight, reset=reset)
+        with self._training_context(weights):
+            if reset:
+                self.initialize()
+            self.fit_arrays(X, y)
+        return self
+
+    def partial_fit(self, X, y, classes=None, sample_weight=None):
+        """Train for ``max_epochs`` more epochs, initialising on the first call.
+
+        Parameters
+        ----------
+        X : array-like
+            Training inputs.
+        y : array-like of shape (n_samples,)
+            Labels.
+        classes : array-like, default=None
+            All labels that later calls may contain; used on the first call only.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Per-sample weights.
+
+        Returns
+        -------
+        self : object
+            The estimator.
+        """
+        self._check_params()
+        reset = not self.__sklearn_is_fitted__()
+        X, y, weights = self._validate_training_data(X, y, sample_weight, reset=reset,
+                                                     classes=classes)
+        with self._training_context(weights):
+            if reset:
+                self.initialize()
+            self.fit_arrays(X, y)
+        return self
+
+    def fit_arrays(self, X: np.ndarray, y: np.ndarray) -> None:
+        """Run skorch's training loop on validated arrays (y encoded as 0..C-1).
+
+        Subclasses that need a setup step before training (per-sample buffers sized by
+        ``len(X)``) override this and call ``super().fit_arrays``.
+        """
+        self.n_samples_fit_ = len(X)
+        super(NeuralNetClassifier, self).partial_fit(X, y)
+
+    # -- prediction -----------------------------------------------------------------------------
+    def predict_proba(self, X):
+        """Class probabilities, columns ordered as ``classes_``.
+
+        Parameters
+        ----------
+        X : array-like
+            Inputs of the shape seen in fit.
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+        """
+        check_is_fitted(self)
+        X = check_X(self, X, reset=False)
+        nonlin = self._get_predict_nonlinearity()
+        proba = to_numpy(nonlin(self.forward(X))).astype(np.float64)
+        return proba / proba.sum(axis=1, keepdims=True)
+
+    def predict(self, X):
+        """Most probable label for each sample, as the original label values.
+
+        Parameters
+        ----------
+        X : array-like
+            Inputs of the shape seen in fit.
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples,)
+        """
+        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
