@@ -342,17 +342,19 @@ class NoisyNetClassifier(NeuralNetClassifier):
         weights = check_sample_weight(self, sample_weight, len(X))
         return X, y_encoded, weights
 
-    def _training_seed(self) -> int:
+    def _training_seed(self, reset: bool) -> int:
         seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
+        if reset:
+            return seed
         # A warm-started fit continues with fresh (still reproducible) shuffles.
         return (seed + len(self.history_ or ())) % np.iinfo(np.int32).max
 
     @contextmanager
-    def _training_context(self, weights):
+    def _training_context(self, weights, *, reset: bool):
         """Seed torch locally and expose sample weights for the length of one fit."""
         device = torch.device(self.device)
         devices = [device.index or 0] if device.type == "cuda" else []
-        seed = self._training_seed()
+        seed = self._training_seed(reset)
         # fork_rng restores the caller's global RNG state on exit, so seeding inside it
         # makes initialisation and dropout reproducible without side effects.
         with torch.random.fork_rng(devices=devices):
@@ -386,7 +388,7 @@ class NoisyNetClassifier(NeuralNetClassifier):
         self._check_params()
         reset = not (self.warm_start and self.__sklearn_is_fitted__())
         X, y, weights = self._validate_training_data(X, y, sample_weight, reset=reset)
-        with self._training_context(weights):
+        with self._training_context(weights, reset=reset):
             if reset:
                 self.initialize()
             self.fit_arrays(X, y)
@@ -415,7 +417,7 @@ class NoisyNetClassifier(NeuralNetClassifier):
         reset = not self.__sklearn_is_fitted__()
         X, y, weights = self._validate_training_data(X, y, sample_weight, reset=reset,
                                                      classes=classes)
-        with self._training_context(weights):
+        with self._training_context(weights, reset=reset):
             if reset:
                 self.initialize()
             self.fit_arrays(X, y)
@@ -461,4 +463,5 @@ class NoisyNetClassifier(NeuralNetClassifier):
         -------
         y_pred : ndarray of shape (n_samples,)
         """
-        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+        proba = self.predict_proba(X)
+        return self.classes_[np.argmax(proba, axis=1)]

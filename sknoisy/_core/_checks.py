@@ -70,7 +70,8 @@ def check_X(estimator, X, *, reset: bool) -> np.ndarray:
 def check_labels(estimator, y, n_samples: int | None = None) -> np.ndarray:
     """Return y as a 1-D numpy array of classification labels (any hashable type)."""
     if y is None:
-        raise ValueError(f"{type(estimator).__name__} requires y to be passed, but y is None.")
+        raise ValueError(
+            f"{type(estimator).__name__} requires y to be passed, but the target y is None.")
     if hasattr(y, "to_numpy"):  # pandas Series / Categorical / Index keep their values
         y = y.to_numpy()
     y = np.asarray(y) if not isinstance(y, np.ndarray) else y

@@ -1,0 +1,188 @@
+"""``NoiseDetectorMixin``: what every sknoisy noise detector shares.
+
+A detector is an imbalanced-learn cleaning sampler: ``fit_resample(X, y)`` returns the
+training set with suspected mislabeled rows dropped (or relabeled), so that in an
+imbalanced-learn ``Pipeline`` it acts during fit only. A detector class writes only how
+it scores samples (``_score_noise``); validation, label handling, the drop/relabel
+action and the protection of classes that would vanish live here.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+
+import numpy as np
+from imblearn.utils import check_target_type
+
+from ..exceptions import VanishingClassWarning
+from ._checks import check_labels, check_X, encode_labels
+
+__all__ = ["NoiseDetectorMixin"]
+
+
+class NoiseDetectorMixin:
+    """Shared behaviour of noise detectors; combine with ``imblearn``'s ``BaseCleaningSampler``.
+
+    Subclasses implement ``_score_noise(X, y_encoded) -> scores`` (higher = more likely
+    mislabeled) and set ``self.noise_rate_`` there, or override
+    ``_flag_noisy(scores) -> mask`` to flag samples another way (a threshold on a
+    posterior). Detectors that can relabel implement ``_suggest_labels(X, y_encoded)``,
+    returning an encoded label for every sample.
+
+    ``fit`` and ``fit_resample`` set:
+
+    - ``classes_``: the sorted labels;
+    - ``noise_scores_``: one score per sample, higher = more suspect;
+    - ``noise_rate_``: the rate used (given, or estimated);
+    - ``is_noisy_``: the rows that were dropped or relabeled (after class protection);
+    - ``sample_indices_``: the rows kept, in imbalanced-learn's convention (every row
+      for ``action='relabel'``).
+
+    Only the classes targeted by ``sampling_strategy`` are cleaned (imbalanced-learn's
+    convention for cleaning samplers; sknoisy's default ``'all'`` cleans every class).
+    X is returned as rows of the validated float32 array (the dtype the networks use);
+    y keeps the caller's label values and type.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from imblearn.under_sampling.base import BaseCleaningSampler
+    >>> from sknoisy._core._detector import NoiseDetectorMixin
+    >>> class FirstFeature(NoiseDetectorMixin, BaseCleaningSampler):
+    ...     def __init__(self, sampling_strategy="all", action="drop"):
+    ...         self.sampling_strategy = sampling_strategy
+    ...         self.action = action
+    ...     def _score_noise(self, X, y):
+    ...         self.noise_rate_ = 0.25
+    ...         return X[:, 0]
+    >>> X = np.arange(8.0).reshape(4, 2)
+    >>> X_res, y_res = FirstFeature().fit_resample(X, ["a", "b", "a", "b"])
+    >>> y_res
+    array(['a', 'b', 'a'], dtype='<U1')
+    """
+
+    _sampling_type = "clean-sampling"
+    _relabel_supported = False
+
+    # -- validation -----------------------------------------------------------------------
+    def _check_X_y(self, X, y, accept_sparse=None):
+        """sknoisy's checks (images allowed, any label type) instead of imblearn's."""
+        if y is None:
+            raise ValueError(f"{type(self).__name__} requires y to be passed, but y is None.")
+        # One-vs-all encoded targets are turned into class indices (and back on output)
+        # as every imbalanced-learn sampler does.
+        y, binarize_y = check_target_type(check_labels(self, y) if np.ndim(y) <= 1 else
+                                          np.asarray(y), indicate_one_vs_all=True)
+        X = check_X(self, X, reset=True)
+        y = check_labels(self, y, n_samples=len(X))
+        return X, y, binarize_y
+
+    def _check_params(self) -> None:
+        """Cross-parameter rules the constraints cannot express; subclasses extend it."""
+        action = getattr(self, "action", "drop")
+        if action == "relabel" and not self._relabel_supported:
+            raise ValueError(f"{type(self).__name__} does not support action='relabel'; "
+                             "use action='drop'.")
+
+    # -- public API -------------------------------------------------------------------------
+    def fit(self, X, y):
+        """Score every sample and decide which labels are noisy.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features) or image array
+            Training inputs.
+        y : array-like of shape (n_samples,)
+            Labels of any hashable type.
+
+        Returns
+        -------
+        self : object
+            The fitted detector, with ``noise_scores_``, ``is_noisy_`` and
+            ``sample_indices_`` set.
+        """
+        self.fit_resample(X, y)
+        return self
+
+    # -- the work -------------------------------------------------------------------------------
+    def _fit_resample(self, X, y):
+        self._check_params()
+        try:
+            classes = np.unique(y)
+        except TypeError as exc:
+            raise TypeError(f"{type(self).__name__}: labels cannot be sorted ({exc}); use "
+                            "labels of a single type.") from exc
+        if len(classes) < 2:
+            raise ValueError(f"{type(self).__name__} needs samples of at least 2 classes; "
+                             f"got 1 class: {list(classes)}.")
+        self.classes_ = classes
+        y_encoded = encode_labels(self, y, classes)
+        scores = np.asarray(self._score_noise(X, y_encoded), dtype=np.float64)
+        if scores.shape != (len(X),) or not np.all(np.isfinite(scores)):
+            raise RuntimeError(f"{type(self).__name__}._score_noise must return one finite "
+                               f"score per sample; got shape {scores.shape}.")
+        self.noise_scores_ = scores
+        flagged = np.asarray(self._flag_noisy(scores), dtype=bool)
+        flagged &= np.isin(y, list(self.sampling_strategy_))
+
+        if getattr(self, "action", "drop") == "relabel":
+            new_codes = np.asarray(self._suggest_labels(X, y_encoded), dtype=np.int64)
+            # A flagged sample whose suggested label is its own label is left alone.
+            flagged &= new_codes != y_encoded
+            flagged = self._protect_classes(flagged, y_encoded, new_codes)
+            codes = np.where(flagged, new_codes, y_encoded)
+            self.is_noisy_ = flagged
+            self.sample_indices_ = np.arange(len(X))
+            return X, classes[codes].astype(y.dtype, copy=False)
+
+        flagged = self._protect_classes(flagged, y_encoded, None)
+        self.is_noisy_ = flagged
+        self.sample_indices_ = np.flatnonzero(~flagged)
+        return X[self.sample_indices_], y[self.sample_indices_]
+
+    def _flag_noisy(self, scores: np.ndarray) -> np.ndarray:
+        """Flag the ``round(noise_rate_ * n)`` highest scores (ties broken by position)."""
+        n_flag = int(round(self.noise_rate_ * len(scores)))
+        mask = np.zeros(len(scores), dtype=bool)
+        if n_flag > 0:
+            mask[np.argsort(-scores, kind="stable")[:n_flag]] = True
+        return mask
+
+    def _suggest_labels(self, X, y_encoded):  # pragma: no cover - overridden when supported
+        raise NotImplementedError
+
+    def _protect_classes(self, flagged, y_encoded, new_codes):
+        """Un-flag the least suspicious samples of every class that would disappear.
+
+        A class keeps as many samples as it would at the detector's overall rate
+        (``ceil((1 - noise_rate_) * n_class)``, at least one), chosen by lowest score.
+        """
+        n_classes = len(self.classes_)
+        final = y_encoded if new_codes is None else np.where(flagged, new_codes, y_encoded)
+        remaining = np.bincount(final, minlength=n_classes)
+        present = np.bincount(y_encoded, minlength=n_classes) > 0
+        rescued = []
+        flagged = flagged.copy()
+        rate = min(max(float(getattr(self, "noise_rate_", 0.5)), 0.0), 1.0)
+        for code in np.flatnonzero(present & (remaining == 0)):
+            members = np.flatnonzero((y_encoded == code) & flagged)
+            n_keep = max(1, math.ceil((1.0 - rate) * len(members)))
+            keep = members[np.argsort(self.noise_scores_[members], kind="stable")[:n_keep]]
+            flagged[keep] = False
+            rescued.append((self.classes_[code], n_keep, len(members)))
+        if rescued:
+            detail = "; ".join(f"class {label!r}: kept {k} of {n}" for label, k, n in rescued)
+            warnings.warn(
+                f"{type(self).__name__} flagged every sample of some classes as noisy; their "
+                f"least suspicious samples were kept so the class does not vanish ({detail}). "
+                "A class flagged entirely often means too few samples or too high a "
+                "noise_rate.", VanishingClassWarning, stacklevel=4)
+        return flagged
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = False
+        tags.input_tags.allow_nan = False
+        tags.sampler_tags.sample_indices = True
+        return tags

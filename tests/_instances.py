@@ -1,0 +1,28 @@
+"""Fast configurations of every public estimator, shared by the compliance tests."""
+
+from sknoisy import NoisyNetClassifier
+
+FAST_NET = dict(max_epochs=10, lr=1e-2, batch_size=32, module__hidden_sizes=(16,), random_state=0)
+
+CLASSIFIERS = [
+    NoisyNetClassifier(**FAST_NET),
+]
+
+# Checks that cannot pass for a skorch-based network, with the reason and the plan.
+EXPECTED_FAILED_CHECKS = {
+    "NoisyNetClassifier": {
+        "check_no_attributes_set_in_init": (
+            "skorch routes nested parameters such as module__hidden_sizes through **kwargs, "
+            "so they are attributes without a named __init__ argument; plan: none, this is "
+            "skorch's documented parameter routing that GridSearchCV relies on."
+        ),
+        "check_do_not_raise_errors_in_init_or_set_params": (
+            "skorch's set_params rebuilds the callback list when `callbacks` is set, so a "
+            "non-list value fails there instead of in fit; plan: propose deferring it upstream."
+        ),
+        "check_sample_weight_equivalence_on_dense_data": (
+            "mini-batch SGD weights each sample's gradient; repeating a row puts it in "
+            "different batches, so weighting and repetition agree only in expectation."
+        ),
+    },
+}
