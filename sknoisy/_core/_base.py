@@ -34,6 +34,10 @@ def _encoded_accuracy(net, X, y):
     return float(np.mean(y_pred == to_numpy(y)))
 
 
+def _per_sample_cross_entropy(logits, target):
+    return torch.nn.functional.cross_entropy(logits, target, reduction="none")
+
+
 def _accepts(factory, name: str) -> bool:
     try:
         return name in inspect.signature(factory).parameters
@@ -77,6 +81,10 @@ class NoisyNetClassifier(NeuralNetClassifier):
         Extra skorch callbacks.
     warm_start : bool, default=False
         Continue training from the current weights on the next ``fit``.
+    warmup_epochs : int, default=0
+        Epochs trained with plain cross-entropy before ``criterion`` takes over.
+        Losses that cannot learn from a random start (``DMILoss``) or that need a
+        reasonable model first (peer loss) use it.
     verbose : int, default=0
         0 is silent; 1 prints a per-epoch log and a progress bar over the batches.
     device : str, default='cpu'
@@ -129,6 +137,7 @@ class NoisyNetClassifier(NeuralNetClassifier):
         "random_state": ["random_state"],
         "verbose": [Interval(Integral, 0, None, closed="left"), "boolean"],
         "warm_start": ["boolean"],
+        "warmup_epochs": [Interval(Integral, 0, None, closed="left")],
     }
 
     # skorch keeps these on the instance and creates them in __init__; as class-level
@@ -160,6 +169,7 @@ class NoisyNetClassifier(NeuralNetClassifier):
         torch_load_kwargs=None,
         classes=None,
         random_state=None,
+        warmup_epochs=0,
         iterator_train__shuffle=True,
         **kwargs,
     ):
@@ -285,7 +295,15 @@ class NoisyNetClassifier(NeuralNetClassifier):
         Subclasses change the loss here; ``indices`` are the rows' positions in the
         training set (``None`` outside the tensor data path).
         """
-        return self.reduce_loss(self.criterion_(y_pred, y_true), indices)
+        criterion = self.criterion_
+        if training and self.in_warmup():
+            criterion = _per_sample_cross_entropy
+        return self.reduce_loss(criterion(y_pred, y_true), indices)
+
+    def in_warmup(self) -> bool:
+        """Whether the current training epoch is one of the ``warmup_epochs``."""
+        # skorch opens the history row of an epoch before its first batch.
+        return len(self.history_ or ()) <= self.warmup_epochs
 
     def reduce_loss(self, losses: torch.Tensor, indices=None) -> torch.Tensor:
         """Average per-sample ``losses``, applying the fit's sample weights."""

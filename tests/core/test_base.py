@@ -329,3 +329,21 @@ def test_noisynet_real_fashion_mnist_images():
     clf = NoisyNetClassifier(max_epochs=4, batch_size=32, random_state=0).fit(X, y)
     assert isinstance(clf.module_, ConvNet)
     assert np.mean(clf.predict(X_test) == y_test) > 0.4  # chance is 0.1
+
+
+def test_noisynet_warmup_epochs_use_cross_entropy(data):
+    X, y = data
+    calls = []
+
+    class Counting(torch.nn.Module):
+        def __init__(self, reduction="none"):
+            super().__init__()
+            self.reduction = reduction
+
+        def forward(self, logits, target):
+            calls.append(1)
+            return torch.nn.functional.cross_entropy(logits, target, reduction=self.reduction)
+
+    n_batches = int(np.ceil(len(X) / 32))
+    NoisyNetClassifier(criterion=Counting, warmup_epochs=2, **{**FAST, "max_epochs": 3}).fit(X, y)
+    assert len(calls) == n_batches  # only the third epoch used the criterion
