@@ -8,6 +8,16 @@ CLASSIFIERS = [
     NoisyNetClassifier(**FAST_NET),
 ]
 
+DETECTORS = []
+
+ALL_ESTIMATORS = CLASSIFIERS + DETECTORS
+
+# Invalid values per estimator, for the reliability suite: (parameter, value).
+INVALID_PARAMS = {
+    "NoisyNetClassifier": [("lr", -0.1), ("lr", "fast"), ("max_epochs", -1), ("batch_size", 0),
+                           ("warmup_epochs", -1)],
+}
+
 # Checks that cannot pass for a skorch-based network, with the reason and the plan.
 EXPECTED_FAILED_CHECKS = {
     "NoisyNetClassifier": {
