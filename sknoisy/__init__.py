@@ -1,7 +1,25 @@
 """sknoisy: learning from noisily labeled data with scikit-learn estimators on skorch nets."""
 
 from ._core._base import NoisyNetClassifier
+from .detectors import (
+    BetaMixture1D,
+    BMMLabelCleaner,
+    DynamicBootstrappingClassifier,
+    O2UNoiseDetector,
+    find_noisy_labels,
+)
+from .pipeline import Pipeline, make_pipeline
 
 __version__ = "0.1.0.dev0"
 
-__all__ = ["NoisyNetClassifier", "__version__"]
+__all__ = [
+    "BMMLabelCleaner",
+    "BetaMixture1D",
+    "DynamicBootstrappingClassifier",
+    "NoisyNetClassifier",
+    "O2UNoiseDetector",
+    "Pipeline",
+    "__version__",
+    "find_noisy_labels",
+    "make_pipeline",
+]

@@ -1,14 +1,21 @@
 """Fast configurations of every public estimator, shared by the compliance tests."""
 
 from sknoisy import NoisyNetClassifier
+from sknoisy.detectors import BMMLabelCleaner, DynamicBootstrappingClassifier, O2UNoiseDetector
 
 FAST_NET = dict(max_epochs=10, lr=1e-2, batch_size=32, module__hidden_sizes=(16,), random_state=0)
 
+FAST_DETECTOR = dict(batch_size=32, random_state=0, net_params={"module__hidden_sizes": (16,)})
+
 CLASSIFIERS = [
     NoisyNetClassifier(**FAST_NET),
+    DynamicBootstrappingClassifier(**{**FAST_NET, "warmup_epochs": 3}),
 ]
 
-DETECTORS = []
+DETECTORS = [
+    O2UNoiseDetector(warmup_epochs=3, n_cycles=1, cycle_length=2, **FAST_DETECTOR),
+    BMMLabelCleaner(warmup_epochs=4, **FAST_DETECTOR),
+]
 
 ALL_ESTIMATORS = CLASSIFIERS + DETECTORS
 
@@ -16,6 +23,10 @@ ALL_ESTIMATORS = CLASSIFIERS + DETECTORS
 INVALID_PARAMS = {
     "NoisyNetClassifier": [("lr", -0.1), ("lr", "fast"), ("max_epochs", -1), ("batch_size", 0),
                            ("warmup_epochs", -1)],
+    "DynamicBootstrappingClassifier": [("warmup_epochs", -1), ("mode", "medium")],
+    "O2UNoiseDetector": [("noise_rate", 1.5), ("noise_rate", "many"), ("cycle_length", 0),
+                         ("lr_max", -1.0)],
+    "BMMLabelCleaner": [("threshold", 1.5), ("warmup_epochs", 0), ("action", "keep")],
 }
 
 # Checks that cannot pass for a skorch-based network, with the reason and the plan.

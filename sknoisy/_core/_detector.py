@@ -59,7 +59,7 @@ class NoiseDetectorMixin:
     >>> X = np.arange(8.0).reshape(4, 2)
     >>> X_res, y_res = FirstFeature().fit_resample(X, ["a", "b", "a", "b"])
     >>> y_res
-    array(['a', 'b', 'a'], dtype='<U1')
+    ['a', 'b', 'a']
     """
 
     _sampling_type = "clean-sampling"
@@ -159,7 +159,8 @@ class NoiseDetectorMixin:
         (``ceil((1 - noise_rate_) * n_class)``, at least one), chosen by lowest score.
         """
         n_classes = len(self.classes_)
-        final = y_encoded if new_codes is None else np.where(flagged, new_codes, y_encoded)
+        final = y_encoded[~flagged] if new_codes is None else \
+            np.where(flagged, new_codes, y_encoded)
         remaining = np.bincount(final, minlength=n_classes)
         present = np.bincount(y_encoded, minlength=n_classes) > 0
         rescued = []
@@ -170,7 +171,8 @@ class NoiseDetectorMixin:
             n_keep = max(1, math.ceil((1.0 - rate) * len(members)))
             keep = members[np.argsort(self.noise_scores_[members], kind="stable")[:n_keep]]
             flagged[keep] = False
-            rescued.append((self.classes_[code], n_keep, len(members)))
+            label = self.classes_[code]
+            rescued.append((getattr(label, "item", lambda: label)(), n_keep, len(members)))
         if rescued:
             detail = "; ".join(f"class {label!r}: kept {k} of {n}" for label, k, n in rescued)
             warnings.warn(

@@ -1,0 +1,195 @@
+"""O2U-Net noise detection: per-sample loss statistics under a cyclical learning rate."""
+
+from __future__ import annotations
+
+from numbers import Integral, Real
+
+import numpy as np
+import torch
+from imblearn.under_sampling.base import BaseCleaningSampler
+
+from .._core._detector import NoiseDetectorMixin
+from .._core._validation import Interval, StrOptions
+from ._rate import estimate_noise_rate
+from ._recording import NET_CONSTRAINTS, LossRecorderNet, net_kwargs
+
+__all__ = ["O2UNoiseDetector"]
+
+
+class O2UNoiseDetector(NoiseDetectorMixin, BaseCleaningSampler):
+    """Flag mislabeled samples by their loss under a cyclical learning rate (O2U-Net).
+
+    Stage 1 trains a network normally for ``warmup_epochs``. Stage 2 continues for
+    ``n_cycles * cycle_length`` epochs with a cyclical learning rate that swings the
+    network between underfitting and overfitting: in epoch ``t`` of stage 2,
+    ``s(t) = (1 + ((t - 1) mod c)) / c`` and ``lr(t) = (1 - s(t)) r1 + s(t) r2`` with
+    ``r1 = lr_max > r2 = lr_min``. Each sample's loss is recorded during the SGD step,
+    the epoch's mean loss is subtracted, and a running mean and variance are kept per
+    sample. Mislabeled samples keep a high loss across the cycles. The stage-3
+    retraining is the job of the estimator that follows in a Pipeline.
+
+    Parameters
+    ----------
+    module : torch.nn.Module class or instance, default=None
+        The network; ``None`` picks an MLP (2-D X) or a small CNN (images).
+    noise_rate : float in [0, 1) or 'auto', default='auto'
+        Fraction of samples to flag (the highest scores). ``'auto'`` estimates it with
+        :func:`estimate_noise_rate` on the noise scores.
+    warmup_epochs : int, default=10
+        Stage-1 epochs at learning rate ``lr``.
+    n_cycles : int, default=2
+        Number of learning-rate cycles in stage 2.
+    cycle_length : int, default=5
+        Epochs per cycle (``c``).
+    lr : float, default=0.01
+        Stage-1 learning rate.
+    lr_max : float, default=0.05
+        Largest cyclical learning rate (``r1``): a cycle starts at
+        ``(1 - 1/c) r1 + r2 / c`` and decreases linearly.
+    lr_min : float, default=0.005
+        Smallest cyclical learning rate (``r2``), reached in the last epoch of a cycle.
+    optimizer : torch.optim.Optimizer class, default=torch.optim.SGD
+        Optimiser of both stages; SGD gets ``momentum=0.9`` unless ``net_params`` sets
+        ``optimizer__momentum``.
+    batch_size : int, default=128
+        Mini-batch size.
+    variance_weight : float, default=0.0
+        ``noise_scores_ = mean + variance_weight * std`` of the centred losses.
+    action : {'drop', 'relabel'}, default='drop'
+        Drop the flagged samples, or relabel them to the class the network predicted
+        during the last epoch.
+    sampling_strategy : str, list or callable, default='all'
+        Classes to clean (imbalanced-learn's cleaning-sampler convention).
+    net_params : dict or None, default=None
+        Other :class:`~sknoisy.NoisyNetClassifier` parameters for the network, for
+        example ``{"module__hidden_sizes": (64,), "optimizer__weight_decay": 1e-4}``.
+    record_trajectories : bool, default=False
+        Also store ``loss_trajectories_``, every stage-2 epoch's centred losses: an
+        O(n_epochs x n_samples) array, for plotting only.
+    device : str, default='cpu'
+        Torch device, for example ``'cuda'``.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the network's initialisation and shuffling.
+    verbose : int, default=0
+        Training log verbosity.
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+        The sorted labels.
+    noise_scores_ : ndarray of shape (n_samples,)
+        Higher = more likely mislabeled.
+    noise_rate_ : float
+        The rate used to flag samples (given or estimated).
+    is_noisy_ : ndarray of bool of shape (n_samples,)
+        Samples dropped (or relabeled).
+    sample_indices_ : ndarray of shape (n_kept,)
+        Rows kept in the resampled data.
+    loss_mean_, loss_std_ : ndarray of shape (n_samples,)
+        Mean and standard deviation over stage-2 epochs of each sample's centred loss.
+    loss_trajectories_ : ndarray of shape (n_cycles * cycle_length, n_samples)
+        Only with ``record_trajectories=True``.
+    net_ : LossRecorderNet
+        The trained network.
+    n_features_in_ : int
+        Number of input features.
+
+    See Also
+    --------
+    BMMLabelCleaner : flags samples by a Beta mixture on the warm-up losses.
+    find_noisy_labels : the same without an estimator.
+
+    Notes
+    -----
+    The learning rate is changed once per epoch (the cycle length is counted in
+    epochs). Memory is O(n_samples): five per-sample buffers on ``device``. The
+    scores rank samples by their mean centred loss (the paper's criterion);
+    ``variance_weight > 0`` adds the variance the paper also mentions.
+
+    References
+    ----------
+    .. [1] J. Huang, L. Qu, R. Jia, B. Zhao. "O2U-Net: A Simple Noisy Label Detection
+       Approach for Deep Neural Networks". ICCV 2019.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import make_blobs
+    >>> from sknoisy.detectors import O2UNoiseDetector
+    >>> X, y = make_blobs(n_samples=200, centers=2, random_state=0)
+    >>> y[:20] = 1 - y[:20]
+    >>> det = O2UNoiseDetector(noise_rate=0.1, warmup_epochs=5, random_state=0)
+    >>> X_clean, y_clean = det.fit_resample(X, y)
+    >>> X_clean.shape
+    (180, 2)
+    >>> int(det.is_noisy_[:20].sum()) >= 15
+    True
+    """
+
+    _relabel_supported = True
+    _parameter_constraints: dict = {
+        **BaseCleaningSampler._parameter_constraints,
+        **NET_CONSTRAINTS,
+        "module": "no_validation",
+        "noise_rate": [Interval(Real, 0, 1, closed="left"), StrOptions({"auto"})],
+        "warmup_epochs": [Interval(Integral, 0, None, closed="left")],
+        "n_cycles": [Interval(Integral, 1, None, closed="left")],
+        "cycle_length": [Interval(Integral, 1, None, closed="left")],
+        "lr": [Interval(Real, 0, None, closed="neither")],
+        "lr_max": [Interval(Real, 0, None, closed="neither")],
+        "lr_min": [Interval(Real, 0, None, closed="neither")],
+        "variance_weight": [Interval(Real, 0, None, closed="left")],
+        "record_trajectories": ["boolean"],
+    }
+
+    def __init__(self, module=None, *, noise_rate="auto", warmup_epochs=10, n_cycles=2,
+                 cycle_length=5, lr=0.01, lr_max=0.05, lr_min=0.005,
+                 optimizer=torch.optim.SGD, batch_size=128, variance_weight=0.0,
+                 action="drop", sampling_strategy="all", net_params=None,
+                 record_trajectories=False, device="cpu", random_state=None, verbose=0):
+        self.module = module
+        self.noise_rate = noise_rate
+        self.warmup_epochs = warmup_epochs
+        self.n_cycles = n_cycles
+        self.cycle_length = cycle_length
+        self.lr = lr
+        self.lr_max = lr_max
+        self.lr_min = lr_min
+        self.optimizer = optimizer
+        self.batch_size = batch_size
+        self.variance_weight = variance_weight
+        self.action = action
+        self.sampling_strategy = sampling_strategy
+        self.net_params = net_params
+        self.record_trajectories = record_trajectories
+        self.device = device
+        self.random_state = random_state
+        self.verbose = verbose
+
+    def _check_params(self) -> None:
+        super()._check_params()
+        if self.lr_max <= self.lr_min:
+            raise ValueError(
+                f"O2UNoiseDetector: lr_max must be greater than lr_min (r1 > r2); got "
+                f"lr_max={self.lr_max} and lr_min={self.lr_min}. Swap or change them.")
+
+    def _score_noise(self, X, y_encoded):
+        stage2 = self.n_cycles * self.cycle_length
+        net = LossRecorderNet(**net_kwargs(
+            self, lr=self.lr, max_epochs=self.warmup_epochs + stage2,
+            record_from=self.warmup_epochs, cycle_length=self.cycle_length,
+            lr_max=self.lr_max, lr_min=self.lr_min,
+            record_trajectories=self.record_trajectories,
+            classes=np.arange(len(self.classes_))))
+        net.fit(X, y_encoded)
+        self.net_ = net
+        self.loss_mean_ = net.loss_mean_
+        self.loss_std_ = np.sqrt(net.loss_var_)
+        if self.record_trajectories:
+            self.loss_trajectories_ = net.loss_trajectories_
+        scores = self.loss_mean_ + self.variance_weight * self.loss_std_
+        self.noise_rate_ = (estimate_noise_rate(scores) if self.noise_rate == "auto"
+                            else float(self.noise_rate))
+        return scores
+
+    def _suggest_labels(self, X, y_encoded):
+        return self.net_.last_pred_

@@ -1,0 +1,224 @@
+import numpy as np
+import pandas as pd
+import pytest
+from imblearn.under_sampling.base import BaseCleaningSampler
+from imblearn.utils.estimator_checks import parametrize_with_checks
+from sklearn.base import clone
+from sklearn.datasets import make_classification
+from sklearn.metrics import roc_auc_score
+
+from sknoisy._core._detector import NoiseDetectorMixin
+from sknoisy.detectors import BMMLabelCleaner, O2UNoiseDetector, find_noisy_labels
+from sknoisy.exceptions import VanishingClassWarning
+
+NET = {"module__hidden_sizes": (16,)}
+FAST = {
+    O2UNoiseDetector: dict(warmup_epochs=3, n_cycles=1, cycle_length=2, lr=0.05,
+                           lr_max=0.05, lr_min=0.005, batch_size=64, net_params=NET,
+                           random_state=0),
+    BMMLabelCleaner: dict(warmup_epochs=5, lr=1e-2, batch_size=64, net_params=NET,
+                          random_state=0),
+}
+
+
+@pytest.fixture(scope="module")
+def noisy_data():
+    """Separable 3-class data with 30% of the labels flipped, as strings."""
+    X, y = make_classification(n_samples=400, n_features=10, n_informative=6,
+                               n_redundant=0, n_classes=3, n_clusters_per_class=1,
+                               class_sep=2.5, flip_y=0, random_state=0)
+    rng = np.random.default_rng(0)
+    flipped = rng.random(len(y)) < 0.3
+    y_noisy = y.copy()
+    y_noisy[flipped] = (y[flipped] + rng.integers(1, 3, flipped.sum())) % 3
+    names = np.array(["cat", "dog", "eel"])
+    return X, names[y_noisy], names[y], flipped
+
+
+@pytest.mark.parametrize("cls", [O2UNoiseDetector, BMMLabelCleaner])
+def test_detector_scores_rank_flipped_labels_first(cls, noisy_data):
+    X, y, _, flipped = noisy_data
+    det = cls(**FAST[cls]).fit(X, y)
+    assert roc_auc_score(flipped, det.noise_scores_) > 0.8
+    assert det.is_noisy_[flipped].mean() > det.is_noisy_[~flipped].mean() + 0.3
+
+
+@pytest.mark.parametrize("cls", [O2UNoiseDetector, BMMLabelCleaner])
+def test_detector_fit_resample_contract(cls, noisy_data):
+    X, y, _, _ = noisy_data
+    det = cls(**FAST[cls])
+    X_res, y_res = det.fit_resample(X, y)
+    n = len(y)
+    assert det.noise_scores_.shape == (n,) and det.is_noisy_.dtype == bool
+    np.testing.assert_array_equal(det.sample_indices_, np.flatnonzero(~det.is_noisy_))
+    np.testing.assert_array_equal(y_res, y[det.sample_indices_])
+    np.testing.assert_allclose(X_res, X[det.sample_indices_].astype(np.float32))
+    assert X_res.dtype == np.float32 and y_res.dtype == y.dtype
+    assert list(det.classes_) == ["cat", "dog", "eel"]
+    assert 0 <= det.noise_rate_ < 1
+    # fit returns self and sets the same attributes
+    det2 = cls(**FAST[cls])
+    assert det2.fit(X, y) is det2
+    np.testing.assert_allclose(det2.noise_scores_, det.noise_scores_, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("cls", [O2UNoiseDetector, BMMLabelCleaner])
+def test_detector_relabel_keeps_rows_and_fixes_labels(cls, noisy_data):
+    X, y, y_true, flipped = noisy_data
+    det = cls(**{**FAST[cls], "action": "relabel"})
+    X_res, y_res = det.fit_resample(X, y)
+    assert len(y_res) == len(y) and len(det.sample_indices_) == len(y)
+    assert set(np.unique(y_res)) <= set(det.classes_)
+    assert np.all(y_res[~det.is_noisy_] == y[~det.is_noisy_])
+    assert np.all(y_res[det.is_noisy_] != y[det.is_noisy_])
+    assert np.mean(y_res == y_true) > np.mean(y == y_true) + 0.1
+
+
+def test_o2u_fixed_rate_flags_that_fraction_and_keeps_statistics(noisy_data):
+    X, y, _, _ = noisy_data
+    det = O2UNoiseDetector(**{**FAST[O2UNoiseDetector], "noise_rate": 0.25,
+                              "record_trajectories": True, "variance_weight": 1.0})
+    det.fit(X, y)
+    assert det.is_noisy_.sum() == round(0.25 * len(y))
+    assert det.loss_trajectories_.shape == (2, len(y))
+    # the centred losses have mean ~0 each epoch, and the running stats match them
+    np.testing.assert_allclose(np.nanmean(det.loss_trajectories_, axis=1), 0, atol=1e-4)
+    np.testing.assert_allclose(det.loss_mean_, det.loss_trajectories_.mean(axis=0),
+                               rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(det.loss_std_, det.loss_trajectories_.std(axis=0),
+                               rtol=1e-3, atol=1e-4)
+    np.testing.assert_allclose(det.noise_scores_, det.loss_mean_ + det.loss_std_)
+    lrs = det.net_.history[:, "lr"]
+    assert lrs == pytest.approx([0.5 * 0.05 + 0.5 * 0.005, 0.005])
+
+
+def test_o2u_cyclical_learning_rate_follows_the_paper_schedule():
+    X, y = make_classification(n_samples=60, n_features=4, random_state=0)
+    det = O2UNoiseDetector(warmup_epochs=1, n_cycles=2, cycle_length=3, lr_max=0.09,
+                           lr_min=0.03, noise_rate=0.1, net_params=NET, random_state=0)
+    det.fit(X, y)
+    expected = [(1 - s) * 0.09 + s * 0.03 for s in (1 / 3, 2 / 3, 1.0)] * 2
+    assert det.net_.history[:, "lr"] == pytest.approx(expected)
+
+
+def test_bmm_threshold_controls_the_flags(noisy_data):
+    X, y, _, _ = noisy_data
+    low = BMMLabelCleaner(**{**FAST[BMMLabelCleaner], "threshold": 0.1}).fit(X, y)
+    high = BMMLabelCleaner(**{**FAST[BMMLabelCleaner], "threshold": 0.9}).fit(X, y)
+    assert low.is_noisy_.sum() > high.is_noisy_.sum()
+    np.testing.assert_array_equal(high.is_noisy_, high.noise_scores_ > 0.9)
+    assert high.noise_rate_ == pytest.approx(high.is_noisy_.mean())
+    order = np.argsort(high.losses_)
+    assert np.all(np.diff(high.noise_scores_[order]) >= -1e-12)
+
+
+def test_detector_accepts_images_and_dataframes():
+    rng = np.random.default_rng(0)
+    X_img = rng.normal(size=(80, 6, 6)).astype(np.float32)
+    y = np.repeat([0, 1], 40)
+    X_img[y == 1] += 1.0
+    det = BMMLabelCleaner(warmup_epochs=2, batch_size=32, random_state=0)
+    X_res, _ = det.fit_resample(X_img, y)
+    assert X_res.shape[1:] == (6, 6) and det.n_features_in_ == 36
+    X_df = pd.DataFrame(rng.normal(size=(80, 3)), columns=["a", "b", "c"])
+    X_res, y_res = O2UNoiseDetector(**FAST[O2UNoiseDetector]).fit_resample(
+        X_df, pd.Series(y, name="t"))
+    assert list(X_res.columns) == ["a", "b", "c"] and y_res.name == "t"
+
+
+class _ScoreByFeature(NoiseDetectorMixin, BaseCleaningSampler):
+    """Flags the rows whose first feature is largest (a stub for mixin tests)."""
+
+    def __init__(self, noise_rate=0.5, sampling_strategy="all", action="drop"):
+        self.noise_rate = noise_rate
+        self.sampling_strategy = sampling_strategy
+        self.action = action
+
+    def _score_noise(self, X, y):
+        self.noise_rate_ = self.noise_rate
+        return X[:, 0]
+
+
+def test_mixin_keeps_least_suspicious_samples_of_a_vanishing_class():
+    X = np.arange(20.0).reshape(10, 2)
+    y = np.array(["a"] * 6 + ["b"] * 4)  # class "b" holds the 4 highest scores
+    det = _ScoreByFeature(noise_rate=0.4)
+    with pytest.warns(VanishingClassWarning, match="'b': kept 3 of 4"):
+        X_res, y_res = det.fit_resample(X, y)
+    assert list(y_res).count("b") == 3
+    assert det.sample_indices_.tolist() == [0, 1, 2, 3, 4, 5, 6, 7, 8]
+    assert not det.is_noisy_[6:9].any() and det.is_noisy_[9]
+
+
+def test_mixin_relabel_is_rejected_when_unsupported_and_strategy_limits_classes():
+    X = np.arange(20.0).reshape(10, 2)
+    y = np.array([0] * 5 + [1] * 5)
+    with pytest.raises(ValueError, match="relabel"):
+        _ScoreByFeature(action="relabel").fit(X, y)
+    det = _ScoreByFeature(noise_rate=0.4, sampling_strategy=[0]).fit(X, y)
+    assert not det.is_noisy_[y == 1].any()
+
+
+@pytest.mark.parametrize("params, match", [
+    (dict(lr_max=0.01, lr_min=0.1), "lr_max must be greater than lr_min"),
+    (dict(noise_rate=1.5), "noise_rate"),
+    (dict(noise_rate="high"), "noise_rate"),
+    (dict(cycle_length=0), "cycle_length"),
+    (dict(action="fix"), "action"),
+])
+def test_o2u_rejects_bad_parameters(params, match):
+    X, y = make_classification(n_samples=40, n_features=4, random_state=0)
+    with pytest.raises(ValueError, match=match):
+        O2UNoiseDetector(**params).fit(X, y)
+
+
+def test_detectors_reject_bad_data():
+    X, y = make_classification(n_samples=40, n_features=4, random_state=0)
+    with pytest.raises(ValueError, match="class"):
+        BMMLabelCleaner(warmup_epochs=1).fit(X, np.zeros(40))
+    with pytest.raises(ValueError, match="NaN|nan|infinity"):
+        BMMLabelCleaner(warmup_epochs=1).fit(np.full((40, 4), np.nan), y)
+    with pytest.raises(ValueError, match="inconsistent|samples"):
+        BMMLabelCleaner(warmup_epochs=1).fit(X, y[:30])
+    with pytest.raises(ValueError, match="threshold"):
+        BMMLabelCleaner(threshold=1.0).fit(X, y)
+
+
+def test_find_noisy_labels_matches_the_estimator(noisy_data):
+    X, y, _, _ = noisy_data
+    scores, mask = find_noisy_labels(X, y, method="bmm", **FAST[BMMLabelCleaner])
+    det = BMMLabelCleaner(**FAST[BMMLabelCleaner]).fit(X, y)
+    np.testing.assert_allclose(scores, det.noise_scores_, rtol=1e-5, atol=1e-6)
+    np.testing.assert_array_equal(mask, det.is_noisy_)
+    with pytest.raises(ValueError, match="method"):
+        find_noisy_labels(X, y, method="knn")
+    with pytest.raises(TypeError, match="no parameter"):
+        find_noisy_labels(X, y, method="o2u", threshold=0.5)
+
+
+def test_detector_clone_keeps_params_and_is_reproducible(noisy_data):
+    X, y, _, _ = noisy_data
+    det = O2UNoiseDetector(**FAST[O2UNoiseDetector])
+    twin = clone(det)
+    assert twin.get_params() == det.get_params()
+    np.testing.assert_array_equal(det.fit(X, y).noise_scores_, twin.fit(X, y).noise_scores_)
+
+
+# imbalanced-learn's sampler checks. Expected failures, with reasons:
+_EXPECTED_FAILURES = {
+    # pandas sparse columns become a scipy sparse matrix in validation, which the
+    # networks (dense tensors) reject with a TypeError; sparse X is not supported.
+    "check_samplers_pandas_sparse": "sparse input is not supported by the networks",
+}
+
+
+@parametrize_with_checks(
+    [O2UNoiseDetector(warmup_epochs=1, n_cycles=1, cycle_length=1, noise_rate=0.2,
+                      batch_size=256, net_params={"module__hidden_sizes": (8,)},
+                      random_state=0),
+     BMMLabelCleaner(warmup_epochs=2, lr=1e-2, batch_size=256,
+                     net_params={"module__hidden_sizes": (8,)}, random_state=0)],
+    expected_failed_checks=lambda est: _EXPECTED_FAILURES,
+)
+def test_imblearn_sampler_checks(estimator, check):
+    check(estimator)

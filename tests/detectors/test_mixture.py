@@ -1,0 +1,93 @@
+import numpy as np
+import pytest
+
+from sknoisy.detectors import BetaMixture1D, estimate_noise_rate, normalize_losses
+
+
+def _draw(weights, alphas, betas, n, seed):
+    rng = np.random.default_rng(seed)
+    comp = rng.choice(len(weights), size=n, p=weights)
+    return rng.beta(np.asarray(alphas)[comp], np.asarray(betas)[comp])
+
+
+@pytest.mark.parametrize("weights, alphas, betas", [
+    ((0.7, 0.3), (2.0, 8.0), (8.0, 2.0)),
+    ((0.8, 0.2), (1.0, 6.0), (9.0, 2.0)),
+    ((0.5, 0.5), (3.0, 10.0), (12.0, 4.0)),
+])
+def test_beta_mixture_recovers_known_parameters(weights, alphas, betas):
+    x = _draw(weights, alphas, betas, 20000, seed=1)
+    bmm = BetaMixture1D().fit(x)
+    np.testing.assert_allclose(bmm.weights_, weights, atol=0.04)
+    np.testing.assert_allclose(bmm.alphas_, alphas, rtol=0.2)
+    np.testing.assert_allclose(bmm.betas_, betas, rtol=0.2)
+    assert np.all(np.diff(bmm.means_) > 0)
+    assert bmm.weights_.sum() == pytest.approx(1.0)
+
+
+def test_beta_mixture_posterior_noisy_is_monotone_and_bounded():
+    x = _draw((0.6, 0.4), (0.7, 5.0), (6.0, 1.5), 5000, seed=2)
+    bmm = BetaMixture1D().fit(x)
+    grid = np.linspace(0, 1, 1001)
+    post = bmm.posterior_noisy(grid)
+    assert np.all(np.diff(post) >= -1e-12)
+    assert post.min() >= 0 and post.max() <= 1
+    assert post[0] < 0.05 and post[-1] > 0.95
+    # the raw posterior agrees with the monotone one where it is already increasing
+    raw = bmm.predict_proba(grid)[:, -1]
+    mid = (grid > 0.3) & (grid < 0.7)
+    np.testing.assert_allclose(post[mid], raw[mid], atol=0.05)
+
+
+def test_beta_mixture_is_finite_at_edges_and_on_degenerate_data():
+    bmm = BetaMixture1D().fit(np.r_[np.zeros(50), np.ones(50)])
+    for values in (bmm.pdf([0.0, 1.0]), bmm.predict_proba([0.0, 1.0]),
+                   bmm.posterior_noisy([0.0, 1.0]), bmm.score_samples([0.0, 0.5, 1.0])):
+        assert np.all(np.isfinite(values))
+    const = BetaMixture1D().fit(np.full(100, 0.3))
+    assert np.all(np.isfinite(const.alphas_)) and np.all(const.alphas_ > 0)
+    assert np.all(np.isfinite(const.posterior_noisy([0.1, 0.3, 0.9])))
+
+
+def test_beta_mixture_pdf_integrates_to_one():
+    bmm = BetaMixture1D().fit(_draw((0.7, 0.3), (2, 8), (8, 2), 3000, seed=3))
+    grid = np.linspace(1e-3, 1 - 1e-3, 20001)
+    assert np.trapezoid(bmm.pdf(grid), grid) == pytest.approx(1.0, abs=0.01)
+    np.testing.assert_allclose(bmm.predict_proba(grid[::100]).sum(axis=1), 1.0)
+
+
+def test_beta_mixture_rejects_bad_input():
+    with pytest.raises(ValueError, match=r"\[0, 1\]"):
+        BetaMixture1D().fit([0.2, 1.5])
+    with pytest.raises(ValueError, match="NaN"):
+        BetaMixture1D().fit([0.2, np.nan])
+    with pytest.raises(ValueError, match="n_components"):
+        BetaMixture1D(n_components=0).fit([0.2, 0.5])
+    with pytest.raises(ValueError, match="cannot fit"):
+        BetaMixture1D(n_components=3).fit([0.2, 0.5])
+
+
+def test_normalize_losses_maps_percentiles_and_clamps():
+    losses = np.linspace(-5, 5, 1001)
+    out = normalize_losses(losses)
+    assert out.min() == pytest.approx(1e-3) and out.max() == pytest.approx(1 - 1e-3)
+    assert out[500] == pytest.approx(0.5, abs=1e-3)
+    assert np.all(np.diff(out) >= 0)
+    assert np.all(normalize_losses(np.ones(5)) == 1e-3)
+
+
+@pytest.mark.parametrize("rate", [0.1, 0.3, 0.5])
+def test_estimate_noise_rate_recovers_bimodal_rate(rate):
+    rng = np.random.default_rng(0)
+    n = 5000
+    n_noisy = int(rate * n)
+    losses = np.r_[rng.gamma(1.5, 0.15, n - n_noisy), rng.normal(2.5, 0.5, n_noisy)]
+    assert estimate_noise_rate(losses) == pytest.approx(rate, abs=0.05)
+
+
+def test_estimate_noise_rate_edge_cases():
+    assert estimate_noise_rate(np.full(10, 2.0)) == 0.0
+    with pytest.raises(ValueError, match="at least 2"):
+        estimate_noise_rate([1.0])
+    with pytest.raises(ValueError, match="1-D"):
+        estimate_noise_rate(np.ones((3, 3)))
