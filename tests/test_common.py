@@ -2,13 +2,9 @@
 
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from ._instances import CLASSIFIERS, EXPECTED_FAILED_CHECKS
+from ._instances import CLASSIFIERS, expected_failed_checks
 
 
-def _expected_failures(estimator):
-    return EXPECTED_FAILED_CHECKS.get(type(estimator).__name__, {})
-
-
-@parametrize_with_checks(CLASSIFIERS, expected_failed_checks=_expected_failures)
+@parametrize_with_checks(CLASSIFIERS, expected_failed_checks=expected_failed_checks)
 def test_sklearn_compatible_estimator(estimator, check):
     check(estimator)
