@@ -1,6 +1,7 @@
 """Fast configurations of every public estimator, shared by the compliance tests."""
 
 from sknoisy import NoisyNetClassifier
+from sknoisy.classifiers import DistilledStudentClassifier
 from sknoisy.detectors import BMMLabelCleaner, DynamicBootstrappingClassifier, O2UNoiseDetector
 
 FAST_NET = dict(max_epochs=10, lr=1e-2, batch_size=32, module__hidden_sizes=(16,), random_state=0)
@@ -10,6 +11,7 @@ FAST_DETECTOR = dict(batch_size=32, random_state=0, net_params={"module__hidden_
 CLASSIFIERS = [
     NoisyNetClassifier(**FAST_NET),
     DynamicBootstrappingClassifier(**{**FAST_NET, "warmup_epochs": 3}),
+    DistilledStudentClassifier(teacher="reg", **FAST_NET),
 ]
 
 DETECTORS = [
@@ -24,6 +26,8 @@ INVALID_PARAMS = {
     "NoisyNetClassifier": [("lr", -0.1), ("lr", "fast"), ("max_epochs", -1), ("batch_size", 0),
                            ("warmup_epochs", -1)],
     "DynamicBootstrappingClassifier": [("warmup_epochs", -1), ("mode", "medium")],
+    "DistilledStudentClassifier": [("alpha", 1.5), ("alpha", "half"), ("temperature", -1.0),
+                                   ("teacher", "oracle"), ("n_generations", 0)],
     "O2UNoiseDetector": [("noise_rate", 1.5), ("noise_rate", "many"), ("cycle_length", 0),
                          ("lr_max", -1.0)],
     "BMMLabelCleaner": [("threshold", 1.5), ("warmup_epochs", 0), ("action", "keep")],
@@ -69,6 +73,8 @@ INVALID_PARAMS = {
     "NoisyNetClassifier": [("lr", -0.1), ("lr", "fast"), ("max_epochs", -1), ("batch_size", 0),
                            ("warmup_epochs", -1)],
     "DynamicBootstrappingClassifier": [("warmup_epochs", -1), ("mode", "medium")],
+    "DistilledStudentClassifier": [("alpha", 1.5), ("alpha", "half"), ("temperature", -1.0),
+                                   ("teacher", "oracle"), ("n_generations", 0)],
     "O2UNoiseDetector": [("noise_rate", 1.5), ("noise_rate", "many"), ("cycle_length", 0),
                          ("lr_max", -1.0)],
     "BMMLabelCleaner": [("threshold", 1.5), ("warmup_epochs", 0), ("action", "keep")],
