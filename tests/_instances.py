@@ -1,7 +1,7 @@
 """Fast configurations of every public estimator, shared by the compliance tests."""
 
 from sknoisy import NoisyNetClassifier
-from sknoisy.classifiers import DistilledStudentClassifier
+from sknoisy.classifiers import DistilledStudentClassifier, PeerLossClassifier
 from sknoisy.detectors import BMMLabelCleaner, DynamicBootstrappingClassifier, O2UNoiseDetector
 
 FAST_NET = dict(max_epochs=10, lr=1e-2, batch_size=32, module__hidden_sizes=(16,), random_state=0)
@@ -12,6 +12,7 @@ CLASSIFIERS = [
     NoisyNetClassifier(**FAST_NET),
     DynamicBootstrappingClassifier(**{**FAST_NET, "warmup_epochs": 3}),
     DistilledStudentClassifier(teacher="reg", **FAST_NET),
+    PeerLossClassifier(warmup_epochs=2, **FAST_NET),
 ]
 
 DETECTORS = [
@@ -28,6 +29,7 @@ INVALID_PARAMS = {
     "DynamicBootstrappingClassifier": [("warmup_epochs", -1), ("mode", "medium")],
     "DistilledStudentClassifier": [("alpha", 1.5), ("alpha", "half"), ("temperature", -1.0),
                                    ("teacher", "oracle"), ("n_generations", 0)],
+    "PeerLossClassifier": [("alpha", -1.0), ("alpha", "high"), ("alpha", [0.1, -1])],
     "O2UNoiseDetector": [("noise_rate", 1.5), ("noise_rate", "many"), ("cycle_length", 0),
                          ("lr_max", -1.0)],
     "BMMLabelCleaner": [("threshold", 1.5), ("warmup_epochs", 0), ("action", "keep")],
@@ -75,6 +77,7 @@ INVALID_PARAMS = {
     "DynamicBootstrappingClassifier": [("warmup_epochs", -1), ("mode", "medium")],
     "DistilledStudentClassifier": [("alpha", 1.5), ("alpha", "half"), ("temperature", -1.0),
                                    ("teacher", "oracle"), ("n_generations", 0)],
+    "PeerLossClassifier": [("alpha", -1.0), ("alpha", "high"), ("alpha", [0.1, -1])],
     "O2UNoiseDetector": [("noise_rate", 1.5), ("noise_rate", "many"), ("cycle_length", 0),
                          ("lr_max", -1.0)],
     "BMMLabelCleaner": [("threshold", 1.5), ("warmup_epochs", 0), ("action", "keep")],
