@@ -1,6 +1,7 @@
 """sknoisy: learning from noisily labeled data with scikit-learn estimators on skorch nets."""
 
 from ._core._base import NoisyNetClassifier
+from .classifiers import CoTeachingClassifier, DistilledStudentClassifier, PeerLossClassifier
 from .detectors import (
     BetaMixture1D,
     BMMLabelCleaner,
@@ -15,9 +16,12 @@ __version__ = "0.1.0.dev0"
 __all__ = [
     "BMMLabelCleaner",
     "BetaMixture1D",
+    "CoTeachingClassifier",
+    "DistilledStudentClassifier",
     "DynamicBootstrappingClassifier",
     "NoisyNetClassifier",
     "O2UNoiseDetector",
+    "PeerLossClassifier",
     "Pipeline",
     "__version__",
     "find_noisy_labels",

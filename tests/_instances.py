@@ -1,7 +1,11 @@
 """Fast configurations of every public estimator, shared by the compliance tests."""
 
 from sknoisy import NoisyNetClassifier
-from sknoisy.classifiers import DistilledStudentClassifier, PeerLossClassifier
+from sknoisy.classifiers import (
+    CoTeachingClassifier,
+    DistilledStudentClassifier,
+    PeerLossClassifier,
+)
 from sknoisy.detectors import BMMLabelCleaner, DynamicBootstrappingClassifier, O2UNoiseDetector
 
 FAST_NET = dict(max_epochs=10, lr=1e-2, batch_size=32, module__hidden_sizes=(16,), random_state=0)
@@ -13,6 +17,7 @@ CLASSIFIERS = [
     DynamicBootstrappingClassifier(**{**FAST_NET, "warmup_epochs": 3}),
     DistilledStudentClassifier(teacher="reg", **FAST_NET),
     PeerLossClassifier(warmup_epochs=2, **FAST_NET),
+    CoTeachingClassifier(forget_rate=0.2, num_gradual=3, **FAST_NET),
 ]
 
 DETECTORS = [
@@ -30,6 +35,8 @@ INVALID_PARAMS = {
     "DistilledStudentClassifier": [("alpha", 1.5), ("alpha", "half"), ("temperature", -1.0),
                                    ("teacher", "oracle"), ("n_generations", 0)],
     "PeerLossClassifier": [("alpha", -1.0), ("alpha", "high"), ("alpha", [0.1, -1])],
+    "CoTeachingClassifier": [("forget_rate", 1.0), ("forget_rate", "most"), ("num_gradual", 0),
+                             ("exponent", -1.0), ("variant", "double")],
     "O2UNoiseDetector": [("noise_rate", 1.5), ("noise_rate", "many"), ("cycle_length", 0),
                          ("lr_max", -1.0)],
     "BMMLabelCleaner": [("threshold", 1.5), ("warmup_epochs", 0), ("action", "keep")],
@@ -78,6 +85,8 @@ INVALID_PARAMS = {
     "DistilledStudentClassifier": [("alpha", 1.5), ("alpha", "half"), ("temperature", -1.0),
                                    ("teacher", "oracle"), ("n_generations", 0)],
     "PeerLossClassifier": [("alpha", -1.0), ("alpha", "high"), ("alpha", [0.1, -1])],
+    "CoTeachingClassifier": [("forget_rate", 1.0), ("forget_rate", "most"), ("num_gradual", 0),
+                             ("exponent", -1.0), ("variant", "double")],
     "O2UNoiseDetector": [("noise_rate", 1.5), ("noise_rate", "many"), ("cycle_length", 0),
                          ("lr_max", -1.0)],
     "BMMLabelCleaner": [("threshold", 1.5), ("warmup_epochs", 0), ("action", "keep")],
