@@ -246,9 +246,8 @@ class BaseLoss(nn.Module):
     --------
     >>> import torch
     >>> class NegLogProb(BaseLoss):
-    ...     def forward(self, logits, target):
-    ...         logits, target = check_logits_target(logits, target, "NegLogProb")
-    ...         return self._reduce(-gather_target(logits.log_softmax(1), target))
+    ...     def per_sample(self, logits, target):
+    ...         return -gather_target(logits.log_softmax(1), target)
     >>> NegLogProb(reduction="sum")(torch.zeros(2, 2), torch.tensor([0, 1]))
     tensor(1.3863)
     """
@@ -265,6 +264,32 @@ class BaseLoss(nn.Module):
 
     def _check_params(self) -> None:
         check_params(self)
+
+    def forward(self, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        """Compute the loss.
+
+        Parameters
+        ----------
+        logits : torch.Tensor of shape (N, C)
+            Unnormalised class scores.
+        target : torch.Tensor of shape (N,)
+            Class indices in ``[0, C)``.
+
+        Returns
+        -------
+        torch.Tensor
+            Shape (N,) if ``reduction='none'``, else a 0-dim tensor.
+        """
+        logits, target = check_logits_target(logits, target, type(self).__name__)
+        return self._reduce(self.per_sample(logits, target))
+
+    def per_sample(self, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        """One loss value per sample, shape (N,), for inputs already checked.
+
+        Criteria with the ``(logits, target)`` signature implement only this; criteria
+        that need more inputs (peer, distillation) override ``forward`` instead.
+        """
+        raise NotImplementedError(f"{type(self).__name__} must implement per_sample or forward.")
 
     def _reduce(self, values: torch.Tensor) -> torch.Tensor:
         return reduce_loss(values, self.reduction)

@@ -7,7 +7,7 @@ from numbers import Real
 import torch
 
 from .._core._validation import Interval, StrOptions
-from ._base import BaseLoss, check_logits_target, gather_target
+from ._base import BaseLoss, gather_target
 
 __all__ = ["BootstrappingLoss"]
 
@@ -89,22 +89,8 @@ class BootstrappingLoss(BaseLoss):
         self.detach = detach
         self._check_params()
 
-    def forward(self, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-        """Compute the loss.
-
-        Parameters
-        ----------
-        logits : torch.Tensor of shape (N, C)
-            Unnormalised class scores.
-        target : torch.Tensor of shape (N,)
-            Class indices in ``[0, C)``.
-
-        Returns
-        -------
-        torch.Tensor
-            Shape (N,) if ``reduction='none'``, else a 0-dim tensor.
-        """
-        logits, target = check_logits_target(logits, target, type(self).__name__)
+    def per_sample(self, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        """One loss value per sample, for validated inputs (see ``BaseLoss.forward``)."""
         beta = float(_DEFAULT_BETA[self.mode] if self.beta is None else self.beta)
         log_p = logits.log_softmax(dim=1)
         label_term = -gather_target(log_p, target)
@@ -116,4 +102,4 @@ class BootstrappingLoss(BaseLoss):
                 p = p.detach()
             # p * log p -> 0 as p -> 0 and log_p stays finite, so no 0 * inf here.
             prediction_term = -(p * log_p).sum(dim=1)
-        return self._reduce(beta * label_term + (1.0 - beta) * prediction_term)
+        return beta * label_term + (1.0 - beta) * prediction_term

@@ -8,7 +8,7 @@ from numbers import Real
 import torch
 
 from .._core._validation import Interval
-from ._base import BaseLoss, check_logits_target, target_log_prob
+from ._base import BaseLoss, target_log_prob
 
 __all__ = ["GCELoss", "MAELoss"]
 
@@ -94,22 +94,8 @@ class GCELoss(BaseLoss):
         self.k = k
         self._check_params()
 
-    def forward(self, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-        """Compute the loss.
-
-        Parameters
-        ----------
-        logits : torch.Tensor of shape (N, C)
-            Unnormalised class scores.
-        target : torch.Tensor of shape (N,)
-            Class indices in ``[0, C)``.
-
-        Returns
-        -------
-        torch.Tensor
-            Shape (N,) if ``reduction='none'``, else a 0-dim tensor.
-        """
-        logits, target = check_logits_target(logits, target, type(self).__name__)
+    def per_sample(self, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        """One loss value per sample, for validated inputs (see ``BaseLoss.forward``)."""
         q = float(self.q)
         log_p = target_log_prob(logits, target)
         values = _lq_from_log_prob(log_p, q)
@@ -119,7 +105,7 @@ class GCELoss(BaseLoss):
             # torch.where routes zero gradient to the untaken branch, and that branch's own
             # gradient is finite, so truncated samples get an exact zero (no NaN).
             values = torch.where(log_p > math.log(k), values, values.new_tensor(floor_value))
-        return self._reduce(values)
+        return values
 
 
 class MAELoss(BaseLoss):
@@ -163,20 +149,6 @@ class MAELoss(BaseLoss):
         super().__init__(reduction=reduction)
         self._check_params()
 
-    def forward(self, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-        """Compute the loss.
-
-        Parameters
-        ----------
-        logits : torch.Tensor of shape (N, C)
-            Unnormalised class scores.
-        target : torch.Tensor of shape (N,)
-            Class indices in ``[0, C)``.
-
-        Returns
-        -------
-        torch.Tensor
-            Shape (N,) if ``reduction='none'``, else a 0-dim tensor.
-        """
-        logits, target = check_logits_target(logits, target, type(self).__name__)
-        return self._reduce(_lq_from_log_prob(target_log_prob(logits, target), 1.0))
+    def per_sample(self, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        """One loss value per sample, for validated inputs (see ``BaseLoss.forward``)."""
+        return _lq_from_log_prob(target_log_prob(logits, target), 1.0)

@@ -8,7 +8,7 @@ from numbers import Real
 import torch
 
 from .._core._validation import Interval
-from ._base import BaseLoss, check_logits_target, target_log_prob
+from ._base import BaseLoss, target_log_prob
 
 __all__ = ["SCELoss"]
 
@@ -85,23 +85,9 @@ class SCELoss(BaseLoss):
             raise ValueError("SCELoss: alpha and beta are both 0, which gives a constant loss; "
                              "set at least one of them > 0 (the paper uses alpha=0.1, beta=1.0).")
 
-    def forward(self, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-        """Compute the loss.
-
-        Parameters
-        ----------
-        logits : torch.Tensor of shape (N, C)
-            Unnormalised class scores.
-        target : torch.Tensor of shape (N,)
-            Class indices in ``[0, C)``.
-
-        Returns
-        -------
-        torch.Tensor
-            Shape (N,) if ``reduction='none'``, else a 0-dim tensor.
-        """
-        logits, target = check_logits_target(logits, target, type(self).__name__)
+    def per_sample(self, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        """One loss value per sample, for validated inputs (see ``BaseLoss.forward``)."""
         log_p = target_log_prob(logits, target)
         ce = -log_p
         rce = float(self.A) * torch.expm1(log_p)  # -A * (1 - p_y)
-        return self._reduce(float(self.alpha) * ce + float(self.beta) * rce)
+        return float(self.alpha) * ce + float(self.beta) * rce

@@ -7,7 +7,7 @@ from numbers import Real
 import torch
 
 from .._core._validation import Interval, StrOptions
-from ._base import BaseLoss, check_logits_target, gather_target
+from ._base import BaseLoss, gather_target
 
 __all__ = ["LabelSmoothingLoss"]
 
@@ -79,22 +79,8 @@ class LabelSmoothingLoss(BaseLoss):
         self.over = over
         self._check_params()
 
-    def forward(self, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-        """Compute the loss.
-
-        Parameters
-        ----------
-        logits : torch.Tensor of shape (N, C)
-            Unnormalised class scores.
-        target : torch.Tensor of shape (N,)
-            Class indices in ``[0, C)``.
-
-        Returns
-        -------
-        torch.Tensor
-            Shape (N,) if ``reduction='none'``, else a 0-dim tensor.
-        """
-        logits, target = check_logits_target(logits, target, type(self).__name__)
+    def per_sample(self, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        """One loss value per sample, for validated inputs (see ``BaseLoss.forward``)."""
         n_classes = logits.shape[1]
         eps = float(self.epsilon)
         log_p = logits.log_softmax(dim=1)
@@ -108,4 +94,4 @@ class LabelSmoothingLoss(BaseLoss):
                                  f"got logits with {n_classes} column(s).")
             values = -((1.0 - eps) * label_log_p
                        + (eps / (n_classes - 1)) * (total_log_p - label_log_p))
-        return self._reduce(values)
+        return values
