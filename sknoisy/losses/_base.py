@@ -233,8 +233,8 @@ class BaseLoss(nn.Module):
 
     Subclasses declare ``_parameter_constraints`` (merged with this class's), call
     ``super().__init__(reduction=reduction)``, assign their own arguments unchanged and end
-    ``__init__`` with ``self._check_params()``; their ``forward`` ends with
-    ``self._reduce(per_sample)``.
+    ``__init__`` with ``self._check_params()``. A criterion on ``(logits, target)``
+    implements ``per_sample``; the shared ``forward`` checks the inputs and reduces.
 
     Parameters
     ----------
