@@ -405,12 +405,7 @@ class NoisyNetClassifier(NeuralNetClassifier):
         """
         self._check_params()
         reset = not (self.warm_start and self.__sklearn_is_fitted__())
-        X, y, weights = self._validate_training_data(X, y, sample_weight, reset=reset)
-        with self._training_context(weights, reset=reset):
-            if reset:
-                self.initialize()
-            self.fit_arrays(X, y)
-        return self
+        return self._train(X, y, sample_weight, reset=reset)
 
     def partial_fit(self, X, y, classes=None, sample_weight=None):
         """Train for ``max_epochs`` more epochs, initialising on the first call.
@@ -432,7 +427,11 @@ class NoisyNetClassifier(NeuralNetClassifier):
             The estimator.
         """
         self._check_params()
-        reset = not self.__sklearn_is_fitted__()
+        return self._train(X, y, sample_weight, reset=not self.__sklearn_is_fitted__(),
+                           classes=classes)
+
+    def _train(self, X, y, sample_weight, *, reset: bool, classes=None):
+        """Validate, (re)initialise when ``reset``, and run the training loop."""
         X, y, weights = self._validate_training_data(X, y, sample_weight, reset=reset,
                                                      classes=classes)
         with self._training_context(weights, reset=reset):
