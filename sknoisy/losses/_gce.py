@@ -59,7 +59,11 @@ class GCELoss(BaseLoss):
     per-sample weight to 0 for samples with ``p_y <= k`` and keeps it fixed until the next
     stage. This criterion applies the rule on the fly in every batch instead, which needs no
     per-sample state; the loss of a truncated sample is the constant ``Lq(k)``, so the loss
-    curve stays continuous at ``p_y = k``.
+    curve stays continuous at ``p_y = k``. Two consequences measured in our benchmark
+    (benchmarks/RESULTS.md): from a random start with many classes every sample has
+    ``p_y < k`` and nothing is learned, so use ``warmup_epochs`` in the classifier; and
+    even after a warm-up, truncating in every batch can lose accuracy that the staged
+    rule would keep. Prefer plain GCE (``k=None``) unless you have checked ``k``.
 
     The value ``p_y ** q`` is computed as ``exp(q * log_softmax(logits)_y)`` so the loss and its
     gradient stay finite when ``p_y`` underflows to 0.
