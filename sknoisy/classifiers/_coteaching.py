@@ -18,11 +18,11 @@ from ._schedules import forget_rate_schedule
 __all__ = ["CoTeachingClassifier"]
 
 
-def _estimate_noise_rate(losses: np.ndarray) -> float:
+def _estimate_noise_rate(proba: np.ndarray, y: np.ndarray) -> float:
     # Imported on use: only forget_rate='auto' needs the detectors package.
     from ..detectors import estimate_noise_rate
 
-    return float(estimate_noise_rate(losses))
+    return float(estimate_noise_rate(proba=proba, y=y, method="confident_joint"))
 
 
 def _n_keep(forget_rate: float, n: int) -> int:
@@ -62,11 +62,15 @@ class CoTeachingClassifier(NoisyNetClassifier):
     forget_rate : float in [0, 1) or 'auto', default=0.2
         ``tau``, the fraction of each batch finally dropped. The paper sets it to the
         noise rate; use that when it is known. 0.2 is a moderate default that costs
-        little on clean data. ``'auto'`` trains the first epoch on every sample,
-        records both networks' per-sample losses on the way (no extra pass) and sets
-        ``tau`` to :func:`sknoisy.detectors.estimate_noise_rate` of them. The
-        estimate is rough: on noisy Fashion-MNIST it came out near 0.5 whatever the
-        true rate, so prefer a known or guessed rate.
+        little on clean data. ``'auto'`` estimates ``tau`` during the ramp: the first
+        epoch trains on every sample; at the end of each of the first ``num_gradual``
+        epochs ``tau`` is set to the confident-joint noise rate
+        (:func:`sknoisy.detectors.estimate_noise_rate`) of the mean of the two
+        networks' class probabilities, recorded for each sample during its training
+        step of that epoch (no extra pass; an ``(n_samples, n_classes)`` buffer), and
+        it is fixed from then on. Early estimates are high (undertrained networks) but
+        weigh little, since the ramp drops only ``tau * T / T_k`` in epoch ``T``. See
+        ``benchmarks/results/coteaching.md`` for its accuracy.
     num_gradual : int, default=10
         ``T_k``: the epochs over which the dropped fraction ramps up from 0 to
         ``tau``.
@@ -94,7 +98,8 @@ class CoTeachingClassifier(NoisyNetClassifier):
     forget_rate_ : float
         The ``tau`` used (``forget_rate``, or the estimate when it is ``'auto'``).
     forget_rate_estimated_ : bool
-        Whether ``forget_rate_`` was estimated from the first epoch's losses.
+        Whether ``forget_rate_`` is the final estimate of ``forget_rate='auto'``
+        (False while it is still being re-estimated during the ramp).
     history_ : skorch History
         Besides skorch's entries, per epoch: ``forget_rate`` (the fraction dropped
         that epoch, ``tau * min(T ** c / T_k, 1)``), ``kept_loss`` and
@@ -225,10 +230,18 @@ class CoTeachingClassifier(NoisyNetClassifier):
             self.forget_rate_ = float(self.forget_rate)
             self.forget_rate_estimated_ = False
         elif not (continuing and getattr(self, "forget_rate_estimated_", False)):
-            # None marks "estimate at the end of the next epoch"; that epoch drops nothing.
-            self.forget_rate_ = None
+            if not continuing:
+                # None: no estimate yet, so the first epoch drops nothing.
+                self.forget_rate_ = None
             self.forget_rate_estimated_ = False
-        super().fit_arrays(X, y)
+        estimating = self.forget_rate == "auto" and not self.forget_rate_estimated_
+        self.auto_proba_ = (torch.zeros((len(X), len(self.classes_)), device=self.device)
+                            if estimating else None)
+        self.auto_labels_ = y if estimating else None
+        try:
+            super().fit_arrays(X, y)
+        finally:
+            self.auto_proba_ = self.auto_labels_ = None
 
     def current_forget_rate(self) -> float:
         """Fraction of each batch dropped in the current epoch (``len(history_)``).
@@ -259,7 +272,6 @@ class CoTeachingClassifier(NoisyNetClassifier):
         # Loss sums stay on the device (no per-batch sync); counts are Python ints.
         self.epoch_sums_ = torch.zeros(3, device=self.device)
         self.epoch_counts_ = [0, 0, 0]
-        self.first_epoch_losses_ = [] if self.forget_rate_ is None else None
 
     def on_epoch_end(self, net, dataset_train=None, dataset_valid=None, **kwargs):
         super().on_epoch_end(net, dataset_train=dataset_train, dataset_valid=dataset_valid,
@@ -271,11 +283,12 @@ class CoTeachingClassifier(NoisyNetClassifier):
         self.history.record("dropped_loss",
                             dropped_sum / dropped_n if dropped_n else float("nan"))
         self.history.record("disagreement", disagree_n / seen_n if seen_n else float("nan"))
-        if self.first_epoch_losses_:
-            losses = torch.cat(self.first_epoch_losses_).cpu().numpy().astype(np.float64)
-            self.forget_rate_ = _estimate_noise_rate(losses)
-            self.forget_rate_estimated_ = True
-        self.first_epoch_losses_ = None
+        if getattr(self, "auto_proba_", None) is not None:
+            proba = self.auto_proba_.cpu().numpy().astype(np.float64)
+            self.forget_rate_ = _estimate_noise_rate(proba, self.auto_labels_)
+            if len(self.history) >= self.num_gradual:
+                self.forget_rate_estimated_ = True
+                self.auto_proba_ = self.auto_labels_ = None
 
     # -- the training step ------------------------------------------------------------------
     def _per_sample_losses(self, logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
@@ -320,6 +333,10 @@ class CoTeachingClassifier(NoisyNetClassifier):
         (loss1 + loss2).backward()
         self._record_batch(losses1.detach(), losses2.detach(), candidates, kept_by_1,
                            kept_by_2, disagree)
+        if indices is not None and getattr(self, "auto_proba_", None) is not None:
+            with torch.no_grad():
+                self.auto_proba_[indices] = (torch.softmax(logits1.detach(), dim=1)
+                                             + torch.softmax(logits2.detach(), dim=1)) / 2
         return {"loss": (loss1.detach() + loss2.detach()) / 2, "y_pred": logits1}
 
     def _record_batch(self, losses1, losses2, candidates, kept_by_1, kept_by_2, disagree):
@@ -331,8 +348,6 @@ class CoTeachingClassifier(NoisyNetClassifier):
         self.epoch_counts_[0] += 2 * len(kept_by_1)
         self.epoch_counts_[1] += 2 * (len(candidates) - len(kept_by_1))
         self.epoch_counts_[2] += len(disagree)
-        if self.first_epoch_losses_ is not None:
-            self.first_epoch_losses_.append((losses1 + losses2) / 2)
 
     # -- prediction -----------------------------------------------------------------------------
     def evaluation_step(self, batch, training=False):

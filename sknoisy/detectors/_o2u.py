@@ -34,7 +34,11 @@ class O2UNoiseDetector(NoiseDetectorMixin, BaseCleaningSampler):
         The network; ``None`` picks an MLP (2-D X) or a small CNN (images).
     noise_rate : float in [0, 1) or 'auto', default='auto'
         Fraction of samples to flag (the highest scores). ``'auto'`` estimates it with
-        :func:`estimate_noise_rate` on the noise scores.
+        the confident joint (:func:`estimate_noise_rate`) of the class probabilities
+        each sample got during its SGD step in the last stage-2 epoch, where the
+        cyclical learning rate is smallest and has kept the network from memorising the
+        mislabeled samples; recording them costs an ``(n_samples, n_classes)`` buffer
+        and no extra pass.
     warmup_epochs : int, default=10
         Stage-1 epochs at learning rate ``lr``.
     n_cycles : int, default=2
@@ -179,6 +183,7 @@ class O2UNoiseDetector(NoiseDetectorMixin, BaseCleaningSampler):
             record_from=self.warmup_epochs, cycle_length=self.cycle_length,
             lr_max=self.lr_max, lr_min=self.lr_min,
             record_trajectories=self.record_trajectories,
+            record_proba=self.noise_rate == "auto",
             classes=np.arange(len(self.classes_))))
         net.fit(X, y_encoded)
         self.net_ = net
@@ -187,8 +192,10 @@ class O2UNoiseDetector(NoiseDetectorMixin, BaseCleaningSampler):
         if self.record_trajectories:
             self.loss_trajectories_ = net.loss_trajectories_
         scores = self.loss_mean_ + self.variance_weight * self.loss_std_
-        self.noise_rate_ = (estimate_noise_rate(scores) if self.noise_rate == "auto"
-                            else float(self.noise_rate))
+        if self.noise_rate == "auto":
+            self.noise_rate_ = estimate_noise_rate(proba=net.last_proba_, y=y_encoded)
+        else:
+            self.noise_rate_ = float(self.noise_rate)
         return scores
 
     def _suggest_labels(self, X, y_encoded):

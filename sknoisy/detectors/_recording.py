@@ -4,7 +4,8 @@ The detectors train this net and read its per-sample statistics. Losses are take
 the forward pass the optimiser step already makes (no extra pass over the data), kept
 in O(n_samples) buffers on the training device: the current epoch's losses, a running
 mean and a running sum of squared deviations (Welford's algorithm) of the
-epoch-mean-subtracted losses, and the last epoch's predicted class.
+epoch-mean-subtracted losses, and the last epoch's predicted class (and, on request,
+its predicted probabilities, O(n_samples x n_classes), for the noise-rate estimate).
 """
 
 from __future__ import annotations
@@ -66,6 +67,9 @@ class LossRecorderNet(NoisyNetClassifier):
         Cyclical learning-rate bounds (r1 > r2 in the O2U-Net paper).
     record_trajectories : bool, default=False
         Also keep every recorded epoch's losses, an O(epochs x n_samples) array.
+    record_proba : bool, default=False
+        Also keep the softmax probabilities each sample got during its SGD step of the
+        last recorded epoch (``last_proba_``), an O(n_samples x n_classes) buffer.
     **kwargs
         Any :class:`~sknoisy.NoisyNetClassifier` parameter.
 
@@ -81,6 +85,8 @@ class LossRecorderNet(NoisyNetClassifier):
         Encoded class predicted for each sample during the last recorded epoch.
     loss_trajectories_ : ndarray of shape (n_recorded_epochs, n_samples)
         Only with ``record_trajectories=True``.
+    last_proba_ : ndarray of shape (n_samples, n_classes)
+        Only with ``record_proba=True``.
 
     Examples
     --------
@@ -94,13 +100,14 @@ class LossRecorderNet(NoisyNetClassifier):
     """
 
     def __init__(self, module=None, *, record_from=0, cycle_length=None, lr_max=None,
-                 lr_min=None, record_trajectories=False, **kwargs):
+                 lr_min=None, record_trajectories=False, record_proba=False, **kwargs):
         super().__init__(module, **kwargs)
         self.record_from = record_from
         self.cycle_length = cycle_length
         self.lr_max = lr_max
         self.lr_min = lr_min
         self.record_trajectories = record_trajectories
+        self.record_proba = record_proba
 
     def fit_arrays(self, X, y):
         n, device = len(X), self.device
@@ -113,6 +120,8 @@ class LossRecorderNet(NoisyNetClassifier):
         self.epoch_index_ = 0
         self.n_recorded_ = 0
         self.trajectories_ = [] if self.record_trajectories else None
+        self.proba_buf_ = (torch.zeros((n, len(self.classes_)), device=device)
+                           if self.record_proba else None)
         super().fit_arrays(X, y)
         self.loss_mean_ = self.mean_buf_.cpu().numpy().astype(np.float64)
         self.loss_var_ = (self.m2_buf_ / self.count_buf_.clamp(min=1)).cpu().numpy().astype(
@@ -122,8 +131,10 @@ class LossRecorderNet(NoisyNetClassifier):
         if self.trajectories_ is not None:
             self.loss_trajectories_ = np.stack(self.trajectories_) if self.trajectories_ \
                 else np.empty((0, n))
+        if self.proba_buf_ is not None:
+            self.last_proba_ = self.proba_buf_.cpu().numpy()
         for name in ("epoch_loss_buf_", "seen_buf_", "count_buf_", "mean_buf_", "m2_buf_",
-                     "pred_buf_", "trajectories_"):
+                     "pred_buf_", "trajectories_", "proba_buf_"):
             vars(self).pop(name, None)
 
     def _recording(self) -> bool:
@@ -148,6 +159,8 @@ class LossRecorderNet(NoisyNetClassifier):
                 self.epoch_loss_buf_[indices] = losses.detach().float()
                 self.seen_buf_[indices] = True
                 self.pred_buf_[indices] = y_pred.detach().argmax(dim=1)
+                if self.proba_buf_ is not None:
+                    self.proba_buf_[indices] = torch.softmax(y_pred.detach().float(), dim=1)
         return self.reduce_loss(losses, indices)
 
     def on_epoch_end(self, net, dataset_train=None, dataset_valid=None, **kwargs):

@@ -283,23 +283,29 @@ def test_coteaching_clone_gridsearch_pickle(data):
         assert torch.equal(a, b)
 
 
-def test_coteaching_auto_rate_estimated_after_first_epoch(data, monkeypatch):
+def test_coteaching_auto_rate_estimated_during_ramp(data, monkeypatch):
     X, y = data
     seen = []
 
-    def fake_estimate(losses):
-        seen.append(np.array(losses))
+    def fake_estimate(proba, labels):
+        seen.append((np.array(proba), np.array(labels)))
         return 0.3
 
     monkeypatch.setattr(_coteaching, "_estimate_noise_rate", fake_estimate)
-    net = CoTeachingClassifier(forget_rate="auto", **{**FAST, "max_epochs": 3}).fit(X, y)
-    assert len(seen) == 1 and seen[0].shape == (len(X),)
-    assert np.all(np.isfinite(seen[0])) and np.all(seen[0] >= 0)
+    params = {**FAST, "max_epochs": 3, "num_gradual": 2}
+    net = CoTeachingClassifier(forget_rate="auto", **params).fit(X, y)
+    # Estimated at the end of epochs 1 and 2 (the ramp), then fixed.
+    assert len(seen) == 2
+    for proba, labels in seen:
+        assert proba.shape == (len(X), len(net.classes_))
+        np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-5)
+        np.testing.assert_array_equal(net.classes_[labels], y)
     assert net.forget_rate_ == 0.3 and net.forget_rate_estimated_ is True
-    np.testing.assert_allclose(net.history[:, "forget_rate"], [0.0, 0.06, 0.09])
+    np.testing.assert_allclose(net.history[:, "forget_rate"], [0.0, 0.3, 0.3])
+    assert getattr(net, "auto_proba_", None) is None
     # A warm-started fit keeps the estimate instead of re-estimating.
     net.set_params(warm_start=True, max_epochs=1).fit(X, y)
-    assert len(seen) == 1 and net.history[-1, "forget_rate"] == pytest.approx(0.12)
+    assert len(seen) == 2 and net.history[-1, "forget_rate"] == pytest.approx(0.3)
 
 
 def test_coteaching_auto_rate_with_real_estimator(data):
@@ -308,9 +314,11 @@ def test_coteaching_auto_rate_with_real_estimator(data):
     if not hasattr(detectors, "estimate_noise_rate"):
         pytest.skip("sknoisy.detectors.estimate_noise_rate not written yet")
     X, y = data
-    net = CoTeachingClassifier(forget_rate="auto", **FAST).fit(X, y)
+    net = CoTeachingClassifier(forget_rate="auto",
+                               **{**FAST, "max_epochs": 3, "num_gradual": 2}).fit(X, y)
     assert 0.0 <= net.forget_rate_ < 1.0 and net.forget_rate_estimated_ is True
-    assert net.history[-1, "forget_rate"] == pytest.approx(net.forget_rate_ * 2 / 10)
+    assert net.history[0, "forget_rate"] == 0.0
+    assert net.history[-1, "forget_rate"] == pytest.approx(net.forget_rate_)
 
 
 @pytest.mark.parametrize("name, value", [
