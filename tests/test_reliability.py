@@ -8,9 +8,12 @@ import joblib
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 from sklearn.base import clone, is_classifier
 from sklearn.datasets import make_classification
 from skorch.callbacks import Callback
+
+from sknoisy import NoisyNetClassifier
 
 from ._instances import ALL_ESTIMATORS, INVALID_PARAMS
 
@@ -167,3 +170,30 @@ def test_warm_start_continues_training(estimator, data):
     est.fit(X, y)
     assert len(est.history) == n_epochs + 2
     assert not np.allclose(est.predict_proba(X), before)
+
+
+needs_cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+
+
+@needs_cuda
+@pytest.mark.parametrize("estimator", ALL_ESTIMATORS, ids=IDS)
+def test_cuda_fit_end_to_end(estimator, data):
+    X, y = data
+    params = ({"device": "cuda"} if "device" in estimator.get_params() else {})
+    est = _fit(clone(estimator).set_params(**params), X, y)
+    out = _output(est, X)
+    assert np.all(np.isfinite(out))
+
+
+@needs_cuda
+def test_cuda_model_loads_and_predicts_on_cpu_only_machine(data, monkeypatch):
+    X, y = data
+    clf = NoisyNetClassifier(device="cuda", max_epochs=3, random_state=0).fit(X, y)
+    expected = clf.predict_proba(X)
+    blob = pickle.dumps(clf)
+    # What a CPU-only machine sees: skorch maps the CUDA tensors to the CPU on load.
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    with pytest.warns(UserWarning, match="(?i)cuda"):
+        restored = pickle.loads(blob)
+    assert restored.device == "cpu"
+    np.testing.assert_allclose(restored.predict_proba(X), expected, rtol=1e-4, atol=1e-6)
