@@ -22,7 +22,6 @@ import time
 
 import numpy as np
 import torch
-from skorch.callbacks import Callback
 from sklearn.model_selection import train_test_split
 
 from sknoisy import NoisyNetClassifier
@@ -30,23 +29,9 @@ from sknoisy.classifiers import CoTeachingClassifier
 from sknoisy.datasets import load_fashion_mnist
 from sknoisy.noise import make_label_noise
 
+from _common import EpochEval, parse_noise
+
 METHODS = ("CE", "Co-teaching", "Co-teaching+")
-
-
-class EpochEval(Callback):
-    """Record clean-test and noisy-validation accuracy each epoch, timing itself."""
-
-    def __init__(self, X_test, y_test, X_val, y_val):
-        self.X_test, self.y_test, self.X_val, self.y_val = X_test, y_test, X_val, y_val
-        self.seconds = 0.0
-        self.cpu_seconds = 0.0
-
-    def on_epoch_end(self, net, **kwargs):
-        start, cpu_start = time.perf_counter(), time.process_time()
-        net.history.record("test_acc", float(np.mean(net.predict(self.X_test) == self.y_test)))
-        net.history.record("noisy_val_acc", float(np.mean(net.predict(self.X_val) == self.y_val)))
-        self.seconds += time.perf_counter() - start
-        self.cpu_seconds += time.process_time() - cpu_start
 
 
 def make_estimator(method: str, noise_rate: float, epochs: int, seed: int, callback):
@@ -175,14 +160,6 @@ def markdown(all_rows, args, command: str, wall_total: float) -> str:
                 f"({ratio(sub, 'Co-teaching+', 'cpu_s')}) |")
         lines.append("")
     return "\n".join(lines)
-
-
-def parse_noise(spec: str):
-    settings = []
-    for item in spec.split(","):
-        kind, rate = item.split(":")
-        settings.append((kind, float(rate)))
-    return settings
 
 
 def main(argv=None):

@@ -52,15 +52,9 @@ from sknoisy.detectors import BMMLabelCleaner, O2UNoiseDetector, estimate_noise_
 from sknoisy.metrics import noise_detection_report, precision_at_k
 from sknoisy.noise import make_label_noise
 
+from _common import parse_noise
+
 DETECTORS = ("O2U", "BMM", "cleanlab")
-
-
-def parse_noise(spec: str) -> list[tuple[str, float]]:
-    settings = []
-    for item in spec.split(","):
-        kind, rate = item.split(":")
-        settings.append((kind, float(rate)))
-    return settings
 
 
 def timed(func):

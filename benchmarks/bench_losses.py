@@ -25,7 +25,7 @@ import time
 
 import numpy as np
 import torch
-from skorch.callbacks import Callback, LRScheduler
+from skorch.callbacks import LRScheduler
 from sklearn.model_selection import train_test_split
 from torch.optim.lr_scheduler import LambdaLR
 
@@ -35,6 +35,8 @@ from sknoisy.datasets import load_fashion_mnist
 from sknoisy.losses import (BootstrappingLoss, DisturbLabelLoss, DMILoss, GCELoss,
                             LabelSmoothingLoss, MAELoss, SCELoss)
 from sknoisy.noise import make_label_noise
+
+from _common import EpochEval
 
 WARMUP = 5  # cross-entropy epochs before the losses that need a trained start
 
@@ -63,22 +65,6 @@ def _dmi_lr_factor(epoch: int) -> float:
     # LambdaLR counts epochs from 0. The DMI paper fine-tunes a CE-trained model with a much
     # smaller learning rate; at the warm-up's rate DMI undoes the warm-up on 10 classes.
     return 1.0 if epoch < WARMUP else 0.1
-
-
-class EpochEval(Callback):
-    """Record clean-test and noisy-validation accuracy each epoch, timing itself."""
-
-    def __init__(self, X_test, y_test, X_val, y_val):
-        self.X_test, self.y_test, self.X_val, self.y_val = X_test, y_test, X_val, y_val
-        self.seconds = 0.0
-        self.cpu_seconds = 0.0
-
-    def on_epoch_end(self, net, **kwargs):
-        start, cpu_start = time.perf_counter(), time.process_time()
-        net.history.record("test_acc", float(np.mean(net.predict(self.X_test) == self.y_test)))
-        net.history.record("noisy_val_acc", float(np.mean(net.predict(self.X_val) == self.y_val)))
-        self.seconds += time.perf_counter() - start
-        self.cpu_seconds += time.process_time() - cpu_start
 
 
 def make_estimator(method: str, epochs: int, seed: int, callbacks):

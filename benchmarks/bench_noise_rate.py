@@ -40,6 +40,8 @@ from sknoisy.detectors import O2UNoiseDetector, estimate_noise_rate
 from sknoisy.detectors._recording import LossRecorderNet
 from sknoisy.noise import make_label_noise
 
+from _common import parse_noise
+
 METHODS = ("raw CJ", "raw mixture", "O2U auto", "CoTeaching auto")
 
 
@@ -74,7 +76,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
     seeds = [int(s) for s in args.seeds.split(",")]
-    settings = [(k, float(r)) for k, r in (item.split(":") for item in args.noise.split(","))]
+    settings = parse_noise(args.noise)
     X, y, _, _ = load_fashion_mnist(return_X_y=True, n_train=args.n_train, n_test=10,
                                     random_state=0)
     start = time.perf_counter()
