@@ -75,38 +75,3 @@ def expected_failed_checks(estimator):
     if isinstance(estimator, NoisyNetClassifier):
         return SKORCH_NET_EXPECTED_FAILURES
     return {}
-
-
-# Invalid values per estimator, for the reliability suite: (parameter, value).
-INVALID_PARAMS = {
-    "NoisyNetClassifier": [("lr", -0.1), ("lr", "fast"), ("max_epochs", -1), ("batch_size", 0),
-                           ("warmup_epochs", -1)],
-    "DynamicBootstrappingClassifier": [("warmup_epochs", -1), ("mode", "medium")],
-    "DistilledStudentClassifier": [("alpha", 1.5), ("alpha", "half"), ("temperature", -1.0),
-                                   ("teacher", "oracle"), ("n_generations", 0)],
-    "PeerLossClassifier": [("alpha", -1.0), ("alpha", "high"), ("alpha", [0.1, -1])],
-    "CoTeachingClassifier": [("forget_rate", 1.0), ("forget_rate", "most"), ("num_gradual", 0),
-                             ("exponent", -1.0), ("variant", "double")],
-    "O2UNoiseDetector": [("noise_rate", 1.5), ("noise_rate", "many"), ("cycle_length", 0),
-                         ("lr_max", -1.0)],
-    "BMMLabelCleaner": [("threshold", 1.5), ("warmup_epochs", 0), ("action", "keep")],
-}
-
-# Checks that cannot pass for a skorch-based network, with the reason and the plan.
-EXPECTED_FAILED_CHECKS = {
-    "NoisyNetClassifier": {
-        "check_no_attributes_set_in_init": (
-            "skorch routes nested parameters such as module__hidden_sizes through **kwargs, "
-            "so they are attributes without a named __init__ argument; plan: none, this is "
-            "skorch's documented parameter routing that GridSearchCV relies on."
-        ),
-        "check_do_not_raise_errors_in_init_or_set_params": (
-            "skorch's set_params rebuilds the callback list when `callbacks` is set, so a "
-            "non-list value fails there instead of in fit; plan: propose deferring it upstream."
-        ),
-        "check_sample_weight_equivalence_on_dense_data": (
-            "mini-batch SGD weights each sample's gradient; repeating a row puts it in "
-            "different batches, so weighting and repetition agree only in expectation."
-        ),
-    },
-}

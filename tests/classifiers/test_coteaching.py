@@ -18,14 +18,6 @@ from sknoisy.modules import MLP, ConvNet
 FAST = dict(max_epochs=2, batch_size=32, module__hidden_sizes=(16,), random_state=0)
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_torch_thread():
-    # The test machine's cores are shared; one thread avoids oversubscription stalls.
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
-
 
 @pytest.fixture(scope="module")
 def data():

@@ -4,7 +4,6 @@ import pickle
 
 import numpy as np
 import pytest
-import torch
 from sklearn.base import clone
 from sklearn.datasets import load_digits
 from sklearn.model_selection import GridSearchCV
@@ -44,14 +43,6 @@ CE_LIMITS = [
     dict(criterion=DisturbLabelLoss, criterion__alpha=0.0),
 ]
 
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_torch_thread():
-    # The test machine's cores are shared; one thread avoids oversubscription stalls.
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
 
 
 @pytest.fixture(scope="module")
