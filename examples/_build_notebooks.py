@@ -272,7 +272,7 @@ flipped."""),
     new_code_cell('''\
 from sknoisy.plotting import plot_suspicious_images
 
-suggested = o2u.classes_[o2u.net_.predict(X_train)]
+suggested = o2u.classes_[o2u.estimator_.predict(X_train)]
 fig = plot_suspicious_images(X_train, y_noisy, suggested, o2u.noise_scores_, n=16,
                              class_names=names)
 top = np.argsort(-o2u.noise_scores_)[:16]

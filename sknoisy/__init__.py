@@ -1,14 +1,14 @@
 """sknoisy: learning from noisily labeled data with scikit-learn estimators on skorch nets."""
 
 from ._core._base import NoisyNetClassifier
-from .classifiers import CoTeachingClassifier, DistilledStudentClassifier, PeerLossClassifier
-from .detectors import (
-    BetaMixture1D,
-    BMMLabelCleaner,
+from .classifiers import (
+    CoTeachingClassifier,
+    DistilledStudentClassifier,
     DynamicBootstrappingClassifier,
-    O2UNoiseDetector,
-    find_noisy_labels,
+    PeerLossClassifier,
 )
+from .detectors import BMMLabelCleaner, O2UNoiseDetector, find_noisy_labels
+from .mixture import BetaMixture1D
 from .pipeline import Pipeline, make_pipeline
 
 __version__ = "0.1.0.dev0"

@@ -106,8 +106,9 @@ def test_public_modules_cover_the_documented_packages():
     # The API reference is generated from these modules' __all__; a subpackage that
     # lost its __all__ would silently drop out of it.
     modules = set(_public_modules())
-    for name in ["sknoisy", "sknoisy.classifiers", "sknoisy.detectors", "sknoisy.losses",
-                 "sknoisy.noise", "sknoisy.metrics", "sknoisy.datasets", "sknoisy.plotting",
+    for name in ["sknoisy", "sknoisy.classifiers", "sknoisy.detectors", "sknoisy.mixture",
+                 "sknoisy.callbacks",
+                 "sknoisy.losses", "sknoisy.noise", "sknoisy.metrics", "sknoisy.datasets", "sknoisy.plotting",
                  "sknoisy.modules", "sknoisy.pipeline"]:
         assert name in modules
 

@@ -17,7 +17,7 @@ NET = {"module__hidden_sizes": (8,)}
 
 
 def _detector():
-    return BMMLabelCleaner(warmup_epochs=10, lr=1e-2, batch_size=64, net_params=NET,
+    return BMMLabelCleaner(NoisyNetClassifier(lr=1e-2, batch_size=64, **NET), warmup_epochs=10,
                            random_state=0)
 
 
@@ -68,14 +68,14 @@ def test_pipeline_names_repeated_classes_like_make_pipeline():
 
 @pytest.mark.filterwarnings("ignore::sknoisy.exceptions.VanishingClassWarning")
 def test_pipeline_detector_cleans_only_during_fit(string_data):
-    X, y_noisy, _ = string_data
+    X, y_noisy, y_true = string_data
     pipe = make_pipeline(_detector(), _classifier()).fit(X, y_noisy)
     det = pipe.named_steps["bmmlabelcleaner"]
     clf = pipe.named_steps["noisynetclassifier"]
     assert clf.n_samples_fit_ == len(det.sample_indices_) < len(X)
-    # predict runs on every row: the detector is skipped
+    # predict runs on every row (the detector is skipped) and returns the string labels
     assert pipe.predict(X).shape == (len(X),)
-    assert set(pipe.predict(X)) <= {"red", "green", "blue"}
+    assert np.mean(pipe.predict(X) == y_true) > 0.8
     restored = pickle.loads(pickle.dumps(pipe))
     np.testing.assert_array_equal(restored.predict(X), pipe.predict(X))
 
@@ -87,7 +87,6 @@ def test_grid_search_over_detector_and_classifier_with_string_labels(string_data
     search = GridSearchCV(pipe, {"bmmlabelcleaner__threshold": [0.3, 0.7],
                                  "noisynetclassifier__lr": [1e-2]}, cv=2, error_score="raise")
     search.fit(X, y_noisy)
-    assert search.best_params_["bmmlabelcleaner__threshold"] in (0.3, 0.7)
     assert pipe.get_params()["bmmlabelcleaner__threshold"] == 0.5  # original untouched
     assert np.mean(search.predict(X) == y_true) > 0.8
 

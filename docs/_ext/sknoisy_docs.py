@@ -37,6 +37,8 @@ API_SECTIONS = [
     ("sknoisy", "Training core"),
     ("sknoisy.classifiers", "Classifiers"),
     ("sknoisy.detectors", "Noise detectors"),
+    ("sknoisy.mixture", "Loss mixtures"),
+    ("sknoisy.callbacks", "Per-sample record and schedules"),
     ("sknoisy.losses", "Robust losses"),
     ("sknoisy.pipeline", "Pipelines"),
     ("sknoisy.noise", "Synthetic label noise"),

@@ -23,6 +23,8 @@ from sklearn.utils.validation import check_is_fitted
 from ..modules import MLP, ConvNet
 from ._checks import check_labels, check_sample_weight, check_X, encode_labels
 from ._data import TensorBatchIterator, TensorDataset
+from ._record import RECORD_NAME, PerSampleRecord, per_sample_cross_entropy
+from ._state import FitState
 from ._validation import Interval, Options, check_params
 
 __all__ = ["NoisyNetClassifier"]
@@ -32,10 +34,6 @@ def _encoded_accuracy(net, X, y):
     """Validation accuracy on encoded labels; reuses skorch's cached forward pass."""
     y_pred = to_numpy(net.forward(X)).argmax(axis=1)
     return float(np.mean(y_pred == to_numpy(y)))
-
-
-def _per_sample_cross_entropy(logits, target):
-    return torch.nn.functional.cross_entropy(logits, target, reduction="none")
 
 
 def _accepts(factory, name: str) -> bool:
@@ -108,8 +106,13 @@ class NoisyNetClassifier(NeuralNetClassifier):
         Column names, when X is a DataFrame with string column names.
     input_shape_ : tuple of int
         Shape of one sample.
+    n_samples_fit_ : int
+        Number of training rows of the last fit.
     module_, criterion_, optimizer_, history_
         skorch's initialised components and training history.
+    callbacks_, classes_inferred_, cuda_dependent_attributes_, init_context_, initialized_, prefixes_, virtual_params_
+        skorch's own bookkeeping (initialised callbacks, the stored labels behind
+        ``classes_``, parameter routing).
 
     See Also
     --------
@@ -118,7 +121,12 @@ class NoisyNetClassifier(NeuralNetClassifier):
     Notes
     -----
     Batches are sliced from tensors on ``device`` and carry the positions of their rows
-    (``batch.indices``), which subclasses use to keep per-sample state.
+    (``batch.indices``). Each training step returns the batch's per-sample losses
+    (``losses``) beside skorch's ``loss`` and ``y_pred``; a
+    :class:`~sknoisy.callbacks.PerSampleRecord` callback turns them into per-sample
+    state, the one facility every method uses. What a single fit needs (the caller's
+    raw inputs, sample weights, a seeded generator, derived seeds) lives in a private
+    fit state that is removed when ``fit`` returns, failed or not.
 
     Examples
     --------
@@ -279,7 +287,8 @@ class NoisyNetClassifier(NeuralNetClassifier):
         if kwargs["batch_size"] == -1:
             kwargs["batch_size"] = len(dataset)
         if isinstance(iterator, type) and issubclass(iterator, TensorBatchIterator):
-            kwargs.setdefault("generator", getattr(self, "torch_generator_", None))
+            state = getattr(self, "_fit_state", None)
+            kwargs.setdefault("generator", None if state is None else state.generator)
         return iterator(dataset, **kwargs)
 
     def _get_predict_nonlinearity(self):
@@ -289,25 +298,53 @@ class NoisyNetClassifier(NeuralNetClassifier):
         return super()._get_predict_nonlinearity()
 
     # -- loss ---------------------------------------------------------------------------------
-    def get_loss(self, y_pred, y_true, X=None, training=False, indices=None):
-        """Mean of the criterion's per-sample losses, weighted by ``sample_weight``.
+    def get_per_sample_loss(self, y_pred, y_true, X=None, training=False, indices=None):
+        """One loss per sample: the criterion's, or cross-entropy during warm-up.
 
-        Subclasses change the loss here; ``indices`` are the rows' positions in the
-        training set (``None`` outside the tensor data path).
+        Subclasses that change the loss override this (or ``get_loss``); the training
+        step passes the result to :class:`~sknoisy.callbacks.PerSampleRecord`.
+        ``indices`` are the rows' positions in the training set (``None`` outside the
+        tensor data path).
         """
-        criterion = self.criterion_
         if training and self.in_warmup():
-            criterion = _per_sample_cross_entropy
-        return self.reduce_loss(criterion(y_pred, y_true), indices)
+            return per_sample_cross_entropy(y_pred, y_true)
+        return self.criterion_(y_pred, y_true)
+
+    def get_loss(self, y_pred, y_true, X=None, training=False, indices=None):
+        """Mean of the per-sample losses, weighted by ``sample_weight``."""
+        return self.reduce_loss(
+            self.get_per_sample_loss(y_pred, y_true, X=X, training=training, indices=indices),
+            indices)
+
+    def per_sample_record(self) -> PerSampleRecord:
+        """The :class:`~sknoisy.callbacks.PerSampleRecord` a method installed.
+
+        Methods that keep per-sample state add one to ``_default_callbacks`` under
+        the name ``'per_sample_record'``; this finds it.
+        """
+        try:
+            return dict(self.callbacks_)[RECORD_NAME]
+        except (AttributeError, KeyError) as exc:
+            raise RuntimeError(
+                f"{type(self).__name__} has no per-sample record: add "
+                f"('{RECORD_NAME}', PerSampleRecord(...)) to its callbacks.") from exc
+
+    def current_epoch(self) -> int:
+        """The epoch being trained, counted from 1; the one epoch counter of every method.
+
+        skorch opens the history row of an epoch before its first batch, so this is
+        ``len(history_)`` (0 before any training).
+        """
+        return len(self.history_ or ())
 
     def in_warmup(self) -> bool:
         """Whether the current training epoch is one of the ``warmup_epochs``."""
-        # skorch opens the history row of an epoch before its first batch.
-        return len(self.history_ or ()) <= self.warmup_epochs
+        return self.current_epoch() <= self.warmup_epochs
 
     def reduce_loss(self, losses: torch.Tensor, indices=None) -> torch.Tensor:
         """Average per-sample ``losses``, applying the fit's sample weights."""
-        weights = getattr(self, "sample_weight_tensor_", None)
+        state = getattr(self, "_fit_state", None)
+        weights = None if state is None else state.weights
         if losses.ndim == 0:
             if weights is not None:
                 raise ValueError(
@@ -321,11 +358,18 @@ class NoisyNetClassifier(NeuralNetClassifier):
     def train_step_single(self, batch, **fit_params):
         self._set_training(True)
         Xi, yi = batch
+        indices = getattr(batch, "indices", None)
         y_pred = self.infer(Xi, **fit_params)
-        loss = self.get_loss(y_pred, yi, X=Xi, training=True,
-                             indices=getattr(batch, "indices", None))
+        if type(self).get_loss is not NoisyNetClassifier.get_loss:
+            # A subclass that overrides skorch's get_loss hook keeps its loss; it then has
+            # no per-sample losses to report.
+            loss, losses = self.get_loss(y_pred, yi, X=Xi, training=True, indices=indices), None
+        else:
+            losses = self.get_per_sample_loss(y_pred, yi, X=Xi, training=True, indices=indices)
+            loss = self.reduce_loss(losses, indices)
         loss.backward()
-        return {"loss": loss, "y_pred": y_pred}
+        return {"loss": loss, "y_pred": y_pred,
+                "losses": losses.detach() if losses is not None and losses.ndim == 1 else None}
 
     def validation_step(self, batch, **fit_params):
         self._set_training(False)
@@ -368,23 +412,19 @@ class NoisyNetClassifier(NeuralNetClassifier):
         return (seed + len(self.history_ or ())) % np.iinfo(np.int32).max
 
     @contextmanager
-    def _training_context(self, weights, *, reset: bool):
-        """Seed torch locally and expose sample weights for the length of one fit."""
+    def _training_context(self, state: FitState):
+        """Install ``state`` and seed torch locally for the length of one fit."""
         device = torch.device(self.device)
         devices = [device.index or 0] if device.type == "cuda" else []
-        seed = self._training_seed(reset)
         # fork_rng restores the caller's global RNG state on exit, so seeding inside it
         # makes initialisation and dropout reproducible without side effects.
         with torch.random.fork_rng(devices=devices):
-            torch.manual_seed(seed)
-            self.torch_generator_ = torch.Generator().manual_seed(seed)
-            if weights is not None:
-                self.sample_weight_tensor_ = torch.as_tensor(weights, device=self.device)
+            torch.manual_seed(state.seed)
+            self._fit_state = state
             try:
-                yield
+                yield state
             finally:
-                del self.torch_generator_
-                vars(self).pop("sample_weight_tensor_", None)
+                vars(self).pop("_fit_state", None)
 
     def fit(self, X, y, sample_weight=None):
         """Initialise the network and train it on (X, y).
@@ -430,24 +470,25 @@ class NoisyNetClassifier(NeuralNetClassifier):
         return self._train(X, y, sample_weight, reset=not self.__sklearn_is_fitted__(),
                            classes=classes)
 
-    def _train(self, X, y, sample_weight, *, reset: bool, classes=None):
-        """Validate, (re)initialise when ``reset``, and run the training loop."""
-        X, y, weights = self._validate_training_data(X, y, sample_weight, reset=reset,
-                                                     classes=classes)
-        with self._training_context(weights, reset=reset):
+    def _train(self, X, y, sample_weight, *, reset: bool, classes=None, **context):
+        """Validate, (re)initialise when ``reset``, and run skorch's training loop.
+
+        ``context`` entries become attributes of the fit's :class:`FitState` (a method
+        fitting a sub-model of its own class hands it values this way, never through
+        attributes left on the estimator).
+        """
+        X_valid, y_encoded, weights = self._validate_training_data(
+            X, y, sample_weight, reset=reset, classes=classes)
+        state = FitState(X, y, sample_weight, weights=None if weights is None else
+                         torch.as_tensor(weights, device=self.device),
+                         seed=self._training_seed(reset))
+        vars(state).update(context)
+        with self._training_context(state):
             if reset:
                 self.initialize()
-            self.fit_arrays(X, y)
+            self.n_samples_fit_ = len(X_valid)
+            super(NeuralNetClassifier, self).partial_fit(X_valid, y_encoded)
         return self
-
-    def fit_arrays(self, X: np.ndarray, y: np.ndarray) -> None:
-        """Run skorch's training loop on validated arrays (y encoded as 0..C-1).
-
-        Subclasses that need a setup step before training (per-sample buffers sized by
-        ``len(X)``) override this and call ``super().fit_arrays``.
-        """
-        self.n_samples_fit_ = len(X)
-        super(NeuralNetClassifier, self).partial_fit(X, y)
 
     # -- prediction -----------------------------------------------------------------------------
     def predict_proba(self, X):

@@ -14,11 +14,22 @@ import warnings
 
 import numpy as np
 from imblearn.utils import check_target_type
+from sklearn.base import clone
 
 from ..exceptions import VanishingClassWarning
+from ._base import NoisyNetClassifier
 from ._checks import check_labels, check_X, encode_labels
+from ._record import RECORD_NAME, PerSampleRecord
+from ._validation import StrOptions
 
-__all__ = ["NoiseDetectorMixin"]
+__all__ = ["DETECTOR_CONSTRAINTS", "NoiseDetectorMixin"]
+
+# Parameters every network-reading detector shares; each merges them into its own.
+DETECTOR_CONSTRAINTS: dict = {
+    "estimator": [NoisyNetClassifier, None],
+    "action": [StrOptions({"drop", "relabel"})],
+    "random_state": ["random_state"],
+}
 
 
 class NoiseDetectorMixin:
@@ -140,6 +151,34 @@ class NoiseDetectorMixin:
         self.is_noisy_ = flagged
         self.sample_indices_ = np.flatnonzero(~flagged)
         return X[self.sample_indices_], y[self.sample_indices_]
+
+    # -- the network a detector reads ------------------------------------------------------
+    def _train_network(self, X, y_encoded, *, max_epochs: int, record: PerSampleRecord,
+                       default, callbacks=()) -> PerSampleRecord:
+        """Train a clone of ``estimator`` on the encoded labels while ``record`` watches.
+
+        ``estimator=None`` stands for ``default`` (a :class:`NoisyNetClassifier` set up
+        for the detector). The clone gets the detector's ``random_state`` when one is
+        set, ``max_epochs``, and ``record`` (plus ``callbacks``) after the user's own
+        callbacks; the trained network is ``estimator_``. Returns the record.
+        """
+        estimator = default if self.estimator is None else self.estimator
+        if estimator.train_split is not None:
+            raise ValueError(
+                f"{type(self).__name__}: the estimator holds out a validation split (train_split="
+                f"{estimator.train_split!r}), so the held-out rows would get no score; "
+                "set train_split=None on it.")
+        network = clone(estimator)
+        params = {"max_epochs": int(max_epochs), "classes": np.arange(len(self.classes_)),
+                  "callbacks": [*(network.callbacks or []), (RECORD_NAME, record),
+                                *callbacks]}
+        if self.random_state is not None:
+            params["random_state"] = self.random_state
+        self.estimator_ = network.set_params(**params).fit(X, y_encoded)
+        return self._record()
+
+    def _record(self) -> PerSampleRecord:
+        return dict(self.estimator_.callbacks_)[RECORD_NAME]
 
     def _flag_noisy(self, scores: np.ndarray) -> np.ndarray:
         """Flag the ``round(noise_rate_ * n)`` highest scores (ties broken by position)."""

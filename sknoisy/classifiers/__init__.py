@@ -1,7 +1,13 @@
 """Classifiers for noisy labels, each a subclass of the shared training core."""
 
+from ._bootstrapping import DynamicBootstrappingClassifier
 from ._coteaching import CoTeachingClassifier
 from ._distillation import DistilledStudentClassifier
 from ._peer import PeerLossClassifier
 
-__all__ = ["CoTeachingClassifier", "DistilledStudentClassifier", "PeerLossClassifier"]
+__all__ = [
+    "CoTeachingClassifier",
+    "DistilledStudentClassifier",
+    "DynamicBootstrappingClassifier",
+    "PeerLossClassifier",
+]

@@ -12,7 +12,9 @@ import torch
 from skorch.utils import to_tensor
 
 from .._core._base import NoisyNetClassifier
+from .._core._record import RECORD_NAME, PerSampleRecord
 from .._core._validation import Interval, StrOptions
+from ..noise import estimate_noise_rate
 from ._schedules import forget_rate_schedule
 
 __all__ = ["CoTeachingClassifier"]
@@ -20,7 +22,7 @@ __all__ = ["CoTeachingClassifier"]
 
 def _estimate_noise_rate(proba: np.ndarray, y: np.ndarray) -> float:
     # Imported on use: only forget_rate='auto' needs the detectors package.
-    from ..detectors import estimate_noise_rate
+    from ..noise import estimate_noise_rate
 
     return float(estimate_noise_rate(proba=proba, y=y, method="confident_joint"))
 
@@ -224,24 +226,41 @@ class CoTeachingClassifier(NoisyNetClassifier):
         return self.module2_(to_tensor(Xi, device=self.device), **fit_params)
 
     # -- per-epoch state --------------------------------------------------------------------
-    def fit_arrays(self, X: np.ndarray, y: np.ndarray) -> None:
-        continuing = len(self.history) > 0
+    @property
+    def _default_callbacks(self):
+        callbacks = super()._default_callbacks
+        # isinstance first: set_params may have stored an invalid (array) value, which
+        # fit rejects with a clear message; building callbacks must not fail before that.
+        if isinstance(self.forget_rate, str) and self.forget_rate == "auto":
+            # The mean of both networks' probabilities during the ramp's epochs: what the
+            # automatic rate is estimated from, and only for as long as it is.
+            callbacks.append((RECORD_NAME, PerSampleRecord(
+                stop_epoch=self.num_gradual, proba=True, keep_results=False)))
+        return callbacks
+
+    def on_train_begin(self, net, X=None, y=None, **kwargs):
+        super().on_train_begin(net, X=X, y=y, **kwargs)
         if self.forget_rate != "auto":
             self.forget_rate_ = float(self.forget_rate)
             self.forget_rate_estimated_ = False
-        elif not (continuing and getattr(self, "forget_rate_estimated_", False)):
-            if not continuing:
+        elif not (self.current_epoch() > 0 and getattr(self, "forget_rate_estimated_", False)):
+            if self.current_epoch() == 0:
                 # None: no estimate yet, so the first epoch drops nothing.
                 self.forget_rate_ = None
             self.forget_rate_estimated_ = False
-        estimating = self.forget_rate == "auto" and not self.forget_rate_estimated_
-        self.auto_proba_ = (torch.zeros((len(X), len(self.classes_)), device=self.device)
-                            if estimating else None)
-        self.auto_labels_ = y if estimating else None
-        try:
-            super().fit_arrays(X, y)
-        finally:
-            self.auto_proba_ = self.auto_labels_ = None
+
+    def _update_estimate(self, last_epoch: int) -> None:
+        """Re-estimate ``forget_rate_`` from epoch ``last_epoch``, the last one recorded."""
+        if self.forget_rate != "auto" or self.forget_rate_estimated_:
+            return
+        record = self.per_sample_record()
+        if not record.n_recorded_:
+            return
+        proba = record.epoch_proba().cpu().numpy().astype(np.float64)
+        self.forget_rate_ = float(estimate_noise_rate(proba=proba, y=record.targets(),
+                                                      method="confident_joint"))
+        # The estimate from the end of the ramp is final.
+        self.forget_rate_estimated_ = last_epoch >= self.num_gradual
 
     def current_forget_rate(self) -> float:
         """Fraction of each batch dropped in the current epoch (``len(history_)``).
@@ -263,32 +282,32 @@ class CoTeachingClassifier(NoisyNetClassifier):
         """
         if getattr(self, "forget_rate_", None) is None:
             return 0.0
-        return forget_rate_schedule(len(self.history), self.forget_rate_,
+        return forget_rate_schedule(self.current_epoch(), self.forget_rate_,
                                     self.num_gradual, self.exponent)
 
     def on_epoch_begin(self, net, dataset_train=None, dataset_valid=None, **kwargs):
         super().on_epoch_begin(net, dataset_train=dataset_train, dataset_valid=dataset_valid,
                                **kwargs)
+        self._update_estimate(last_epoch=self.current_epoch() - 1)
         # Loss sums stay on the device (no per-batch sync); counts are Python ints.
-        self.epoch_sums_ = torch.zeros(3, device=self.device)
-        self.epoch_counts_ = [0, 0, 0]
+        self._fit_state.epoch_sums = torch.zeros(3, device=self.device)
+        self._fit_state.epoch_counts = [0, 0, 0]
 
     def on_epoch_end(self, net, dataset_train=None, dataset_valid=None, **kwargs):
         super().on_epoch_end(net, dataset_train=dataset_train, dataset_valid=dataset_valid,
                              **kwargs)
-        kept_sum, dropped_sum, disagree_n = self.epoch_sums_.tolist()
-        kept_n, dropped_n, seen_n = self.epoch_counts_
+        kept_sum, dropped_sum, disagree_n = self._fit_state.epoch_sums.tolist()
+        kept_n, dropped_n, seen_n = self._fit_state.epoch_counts
         self.history.record("forget_rate", self.current_forget_rate())
         self.history.record("kept_loss", kept_sum / kept_n if kept_n else float("nan"))
         self.history.record("dropped_loss",
                             dropped_sum / dropped_n if dropped_n else float("nan"))
         self.history.record("disagreement", disagree_n / seen_n if seen_n else float("nan"))
-        if getattr(self, "auto_proba_", None) is not None:
-            proba = self.auto_proba_.cpu().numpy().astype(np.float64)
-            self.forget_rate_ = _estimate_noise_rate(proba, self.auto_labels_)
-            if len(self.history) >= self.num_gradual:
-                self.forget_rate_estimated_ = True
-                self.auto_proba_ = self.auto_labels_ = None
+
+    def on_train_end(self, net, X=None, y=None, **kwargs):
+        super().on_train_end(net, X=X, y=y, **kwargs)
+        # The record still holds the last epoch here (skorch notifies the net first).
+        self._update_estimate(last_epoch=self.current_epoch())
 
     # -- the training step ------------------------------------------------------------------
     def _per_sample_losses(self, logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
@@ -304,7 +323,7 @@ class CoTeachingClassifier(NoisyNetClassifier):
     def _candidates(self, disagree: torch.Tensor) -> torch.Tensor:
         """Batch positions the small-loss rule chooses from."""
         n = len(disagree)
-        if self.variant == "plus" and len(self.history) > self.init_epoch:
+        if self.variant == "plus" and self.current_epoch() > self.init_epoch:
             rows = torch.nonzero(disagree).squeeze(1)
             if len(rows):
                 return rows
@@ -333,21 +352,22 @@ class CoTeachingClassifier(NoisyNetClassifier):
         (loss1 + loss2).backward()
         self._record_batch(losses1.detach(), losses2.detach(), candidates, kept_by_1,
                            kept_by_2, disagree)
-        if indices is not None and getattr(self, "auto_proba_", None) is not None:
-            with torch.no_grad():
-                self.auto_proba_[indices] = (torch.softmax(logits1.detach(), dim=1)
-                                             + torch.softmax(logits2.detach(), dim=1)) / 2
-        return {"loss": (loss1.detach() + loss2.detach()) / 2, "y_pred": logits1}
+        with torch.no_grad():
+            proba = (torch.softmax(logits1.detach(), dim=1)
+                     + torch.softmax(logits2.detach(), dim=1)) / 2
+        return {"loss": (loss1.detach() + loss2.detach()) / 2, "y_pred": logits1,
+                "losses": (losses1.detach() + losses2.detach()) / 2, "proba": proba}
 
     def _record_batch(self, losses1, losses2, candidates, kept_by_1, kept_by_2, disagree):
-        if not hasattr(self, "epoch_sums_"):
+        state = getattr(self, "_fit_state", None)
+        if state is None or not hasattr(state, "epoch_sums"):
             return  # a step run by hand outside fit's epochs
         kept = losses1[kept_by_1].sum() + losses2[kept_by_2].sum()
         pool = losses1[candidates].sum() + losses2[candidates].sum()
-        self.epoch_sums_ += torch.stack([kept, pool - kept, disagree.sum().to(kept.dtype)])
-        self.epoch_counts_[0] += 2 * len(kept_by_1)
-        self.epoch_counts_[1] += 2 * (len(candidates) - len(kept_by_1))
-        self.epoch_counts_[2] += len(disagree)
+        state.epoch_sums += torch.stack([kept, pool - kept, disagree.sum().to(kept.dtype)])
+        state.epoch_counts[0] += 2 * len(kept_by_1)
+        state.epoch_counts[1] += 2 * (len(candidates) - len(kept_by_1))
+        state.epoch_counts[2] += len(disagree)
 
     # -- prediction -----------------------------------------------------------------------------
     def evaluation_step(self, batch, training=False):

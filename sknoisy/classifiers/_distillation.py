@@ -10,7 +10,6 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from sklearn.base import clone
-from sklearn.utils import check_random_state
 
 from .._core._base import NoisyNetClassifier
 from .._core._data import IndexedBatch
@@ -243,35 +242,6 @@ class DistilledStudentClassifier(NoisyNetClassifier):
         return super().initialize()
 
     # -- fitting ------------------------------------------------------------------------------
-    def fit(self, X, y, sample_weight=None):
-        """Build the teacher(s), compute soft labels once and train the student.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features) or image array
-            Training inputs; the teacher receives them as given (DataFrames included).
-        y : array-like of shape (n_samples,)
-            Labels of any hashable type.
-        sample_weight : array-like of shape (n_samples,), default=None
-            Per-sample weights for the student (and a teacher that accepts them).
-
-        Returns
-        -------
-        self : DistilledStudentClassifier
-        """
-        self.raw_fit_data_ = (X, y, sample_weight)
-        try:
-            return super().fit(X, y, sample_weight=sample_weight)
-        finally:
-            vars(self).pop("raw_fit_data_", None)
-
-    def _sub_seeds(self, n: int) -> list:
-        if self.random_state is None:
-            return [None] * n
-        rng = check_random_state(self.random_state)
-        # Skip the first draw, which seeds this estimator's own training.
-        return [int(seed) for seed in rng.randint(np.iinfo(np.int32).max, size=n + 1)[1:]]
-
     def _proba_of(self, teacher, X, y_encoded) -> np.ndarray:
         if isinstance(teacher, str):
             return reg_distribution(y_encoded, len(self.classes_), self.reg_confidence)
@@ -297,73 +267,69 @@ class DistilledStudentClassifier(NoisyNetClassifier):
         fitted = _fit(clone(teacher), X, y, weights)
         return fitted, self._proba_of(fitted, X, y_encoded)
 
-    def _build_teachers(self, X, y, weights, y_encoded) -> np.ndarray:
+    def _build_teachers(self, state, y_encoded) -> np.ndarray:
         """Fit every generation's teacher; return the final student's soft labels."""
-        seeds = self._sub_seeds(self.n_generations)
-        teacher, proba = self._first_teacher(X, y, weights, y_encoded, seeds[0])
+        X, y, weights = state.X, state.y, state.sample_weight
+        # Generation g's teacher is seeded by child_seed(g) of this fit's seed alone.
+        teacher, proba = self._first_teacher(X, y, weights, y_encoded, state.child_seed(0))
         teachers = [teacher]
-        for seed in seeds[1:]:
-            student = clone(self).set_params(n_generations=1, random_state=seed)
-            # The soft labels are handed over as computed (out of fold included), not
+        for generation in range(1, self.n_generations):
+            student = clone(self).set_params(n_generations=1,
+                                             random_state=state.child_seed(generation))
+            student._check_params()
+            # The soft labels go to the student as computed (out of fold included), not
             # recomputed from the teacher object.
-            student.preset_teacher_ = (teacher, proba)
-            teacher = student.fit(X, y, sample_weight=weights)
+            student._train(X, y, weights, reset=True, preset_teacher=(teacher, proba))
+            teacher = student
             proba = self._proba_of(teacher, X, y_encoded)
             teachers.append(teacher)
         self.teachers_ = teachers
         self.teacher_ = teachers[-1]
         return proba
 
-    def _soft_labels(self, X, y_encoded):
+    def _soft_labels(self, state, y_encoded) -> np.ndarray | None:
         if float(self.alpha) == 0.0:
             self.teachers_, self.teacher_ = [], None
             return None
-        raw = getattr(self, "raw_fit_data_", None)
-        if raw is not None:
-            y_raw = raw[1].to_numpy() if hasattr(raw[1], "to_numpy") else raw[1]
-            y_raw = np.asarray(y_raw).ravel()
-        if raw is not None and len(y_raw) == len(X):
-            X_teacher, y_teacher, weights = raw[0], y_raw, raw[2]
-        else:
-            X_teacher, y_teacher, weights = X, self.classes_[y_encoded], None
-        preset = vars(self).pop("preset_teacher_", None)
+        preset = getattr(state, "preset_teacher", None)
         if preset is not None:
             self.teachers_, self.teacher_ = [preset[0]], preset[0]
             return preset[1]
         if not getattr(self, "teachers_", None):
-            return self._build_teachers(X_teacher, y_teacher, weights, y_encoded)
-        return self._proba_of(self.teacher_, X_teacher, y_encoded)
+            return self._build_teachers(state, y_encoded)
+        return self._proba_of(self.teacher_, state.X, y_encoded)
 
-    def fit_arrays(self, X: np.ndarray, y: np.ndarray) -> None:
-        """Compute the soft labels of all rows once, then run the training loop.
+    def on_train_begin(self, net, X=None, y=None, **kwargs):
+        """Compute the soft labels of all rows once, before the first epoch.
 
         Parameters
         ----------
+        net : DistilledStudentClassifier
+            This estimator (skorch's callback convention).
         X : ndarray
             Validated float32 inputs.
         y : ndarray of shape (n_samples,)
             Labels encoded as 0..C-1.
+        **kwargs
+            Ignored.
         """
-        proba = self._soft_labels(X, y)
+        super().on_train_begin(net, X=X, y=y, **kwargs)
+        state = self._fit_state
+        proba = self._soft_labels(state, y)
         if proba is not None:
-            self.teacher_proba_ = torch.as_tensor(proba, dtype=torch.float32,
+            state.teacher_proba = torch.as_tensor(proba, dtype=torch.float32,
                                                   device=self.device)
         if self.student_noise > 0 and X.ndim == 2:
-            self.feature_scale_ = torch.as_tensor(
+            state.feature_scale = torch.as_tensor(
                 X.std(axis=0, dtype=np.float64) * self.student_noise,
                 dtype=torch.float32, device=self.device)
-        try:
-            super().fit_arrays(X, y)
-        finally:
-            # Soft labels and noise scales are training state: not kept in the pickle.
-            for name in ("teacher_proba_", "feature_scale_"):
-                vars(self).pop(name, None)
 
     # -- training step ------------------------------------------------------------------------
     def _perturb(self, Xi: torch.Tensor) -> torch.Tensor:
         """Input noise of the noisy student (training batches only)."""
-        generator = getattr(self, "torch_generator_", None)
-        scale = getattr(self, "feature_scale_", None)
+        state = getattr(self, "_fit_state", None)
+        generator = getattr(state, "generator", None)
+        scale = getattr(state, "feature_scale", None)
         if Xi.ndim == 2:
             if scale is None:
                 return Xi
@@ -389,19 +355,17 @@ class DistilledStudentClassifier(NoisyNetClassifier):
                      else (noisy, yi))
         return super().train_step_single(batch, **fit_params)
 
-    def get_loss(self, y_pred, y_true, X=None, training=False, indices=None):
-        """Distillation loss of the batch, with soft labels looked up by row index.
+    def get_per_sample_loss(self, y_pred, y_true, X=None, training=False, indices=None):
+        """Per-sample distillation loss, with soft labels looked up by row index.
 
         Without soft labels (``alpha=0``, or a loss computed outside fit) this is
         plain cross entropy.
         """
-        soft = getattr(self, "teacher_proba_", None)
+        soft = getattr(getattr(self, "_fit_state", None), "teacher_proba", None)
         if soft is None or indices is None:
             if training and soft is not None:
                 raise ValueError(
                     f"{type(self).__name__}: training batches carry no row indices, so soft "
                     "labels cannot be looked up; keep the default iterator_train.")
-            return self.reduce_loss(F.cross_entropy(y_pred, y_true, reduction="none"),
-                                    indices)
-        return self.reduce_loss(self.criterion_(y_pred, y_true, teacher_probs=soft[indices]),
-                                indices)
+            return F.cross_entropy(y_pred, y_true, reduction="none")
+        return self.criterion_(y_pred, y_true, teacher_probs=soft[indices])

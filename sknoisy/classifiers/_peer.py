@@ -220,13 +220,13 @@ class PeerLossClassifier(NoisyNetClassifier):
     def on_epoch_begin(self, net, dataset_train=None, dataset_valid=None, **kwargs):
         super().on_epoch_begin(net, dataset_train=dataset_train, dataset_valid=dataset_valid,
                                **kwargs)
-        # skorch has just opened this epoch's history row, so its length is the epoch number.
-        self.alpha_ = self.alpha_at(len(self.history))
+        self.alpha_ = self.alpha_at(self.current_epoch())
         self.history.record("alpha", self.alpha_)
 
-    def get_loss(self, y_pred: torch.Tensor, y_true: torch.Tensor, X=None,
-                 training: bool = False, indices: torch.Tensor | None = None) -> torch.Tensor:
-        """Mean peer loss of the batch, weighted by ``sample_weight``.
+    def get_per_sample_loss(self, y_pred: torch.Tensor, y_true: torch.Tensor, X=None,
+                            training: bool = False,
+                            indices: torch.Tensor | None = None) -> torch.Tensor:
+        """Per-sample peer loss of the batch (the core weights and averages it).
 
         Parameters
         ----------
@@ -239,12 +239,11 @@ class PeerLossClassifier(NoisyNetClassifier):
         training : bool, default=False
             Whether this is a training step; otherwise the loss is plain cross entropy.
         indices : torch.Tensor of shape (N,) or None, default=None
-            Training-set positions of the rows, for ``sample_weight``.
+            Training-set positions of the rows (unused).
 
         Returns
         -------
-        loss : torch.Tensor
-            A 0-dim tensor.
+        losses : torch.Tensor of shape (N,)
 
         Examples
         --------
@@ -252,15 +251,14 @@ class PeerLossClassifier(NoisyNetClassifier):
         >>> from sknoisy.classifiers import PeerLossClassifier
         >>> clf = PeerLossClassifier()
         >>> logits, y = torch.zeros(2, 2), torch.tensor([0, 1])
-        >>> clf.get_loss(logits, y)  # not training: cross entropy, log 2
-        tensor(0.6931)
+        >>> clf.get_per_sample_loss(logits, y)  # not training: cross entropy, log 2
+        tensor([0.6931, 0.6931])
         """
         alpha = getattr(self, "alpha_", 0.0) if training else 0.0
         if alpha == 0.0:
             # The core's warm-up loss, so that alpha = 0 trains exactly like the core.
-            losses = F.cross_entropy(y_pred, y_true, reduction="none")
-        else:
-            criterion = self.criterion_
-            criterion.alpha = alpha
-            losses = criterion(y_pred, y_true, generator=getattr(self, "torch_generator_", None))
-        return self.reduce_loss(losses, indices)
+            return F.cross_entropy(y_pred, y_true, reduction="none")
+        criterion = self.criterion_
+        criterion.alpha = alpha
+        state = getattr(self, "_fit_state", None)
+        return criterion(y_pred, y_true, generator=None if state is None else state.generator)

@@ -5,13 +5,13 @@ from __future__ import annotations
 from numbers import Integral, Real
 
 import numpy as np
-import torch
 from imblearn.under_sampling.base import BaseCleaningSampler
 
-from .._core._detector import NoiseDetectorMixin
-from .._core._validation import Interval
-from ._mixture import fit_loss_mixture
-from ._recording import NET_CONSTRAINTS, LossRecorderNet, net_kwargs
+from .._core._base import NoisyNetClassifier
+from .._core._detector import DETECTOR_CONSTRAINTS, NoiseDetectorMixin
+from .._core._record import PerSampleRecord
+from .._core._validation import Interval, StrOptions
+from ..mixture import fit_loss_mixture
 
 __all__ = ["BMMLabelCleaner"]
 
@@ -29,30 +29,28 @@ class BMMLabelCleaner(NoiseDetectorMixin, BaseCleaningSampler):
 
     Parameters
     ----------
-    module : torch.nn.Module class or instance, default=None
-        The network; ``None`` picks an MLP (2-D X) or a small CNN (images).
+    estimator : NoisyNetClassifier or None, default=None
+        The network whose per-sample losses are read; it is cloned, never fitted in
+        place, and trained with its own criterion and optimizer for ``warmup_epochs``
+        (its ``max_epochs`` is replaced). ``None`` uses ``NoisyNetClassifier()`` (Adam,
+        lr 1e-3, the module chosen by X's shape). Its parameters are reachable as
+        ``estimator__lr`` (``bmmlabelcleaner__estimator__lr`` in a pipeline).
     warmup_epochs : int, default=10
-        Cross-entropy epochs before the losses are read.
+        Training epochs before the losses are read.
     threshold : float in (0, 1), default=0.5
         Flag samples with ``P(noisy | loss) > threshold``.
-    lr : float, default=1e-3
-        Learning rate.
-    optimizer : torch.optim.Optimizer class, default=torch.optim.Adam
-        Optimiser (SGD gets ``momentum=0.9`` unless ``net_params`` sets it).
-    batch_size : int, default=128
-        Mini-batch size.
+    mixture : {'beta', 'gaussian'}, default='beta'
+        The two-component mixture fitted on the losses
+        (:func:`sknoisy.mixture.fit_loss_mixture`): the Beta mixture of Arazo et al.
+        on percentile-normalised losses, or DivideMix's Gaussian mixture on min-max
+        normalised ones.
     action : {'drop', 'relabel'}, default='drop'
         Drop the flagged samples, or relabel them to the network's prediction.
     sampling_strategy : str, list or callable, default='all'
         Classes to clean (imbalanced-learn's cleaning-sampler convention).
-    net_params : dict or None, default=None
-        Other :class:`~sknoisy.NoisyNetClassifier` parameters for the network.
-    device : str, default='cpu'
-        Torch device.
     random_state : int, RandomState instance or None, default=None
-        Seeds the network.
-    verbose : int, default=0
-        Training log verbosity.
+        Given to the estimator's clone and to the Gaussian mixture; ``None`` keeps the
+        estimator's own ``random_state``.
 
     Attributes
     ----------
@@ -70,12 +68,17 @@ class BMMLabelCleaner(NoiseDetectorMixin, BaseCleaningSampler):
         Raw per-sample losses of the last warm-up epoch.
     losses_normalized_ : ndarray of shape (n_samples,)
         The same after percentile normalisation (what the mixture saw).
-    mixture_ : BetaMixture1D
+    mixture_ : BetaMixture1D or GaussianLossMixture
         The fitted mixture.
-    net_ : LossRecorderNet
-        The warm-up network.
+    estimator_ : NoisyNetClassifier
+        The warm-up network; its ``callbacks_`` hold the
+        :class:`~sknoisy.callbacks.PerSampleRecord` the losses come from.
     n_features_in_ : int
         Number of input features.
+    input_shape_ : tuple of int
+        Shape of one sample.
+    sampling_strategy_ : dict
+        The classes cleaned (imbalanced-learn's convention).
 
     See Also
     --------
@@ -101,7 +104,9 @@ class BMMLabelCleaner(NoiseDetectorMixin, BaseCleaningSampler):
     >>> from sknoisy.detectors import BMMLabelCleaner
     >>> X, y = make_blobs(n_samples=200, centers=2, random_state=0)
     >>> y[:20] = 1 - y[:20]
-    >>> det = BMMLabelCleaner(warmup_epochs=10, lr=1e-2, random_state=0).fit(X, y)
+    >>> from sknoisy import NoisyNetClassifier
+    >>> det = BMMLabelCleaner(NoisyNetClassifier(lr=1e-2), warmup_epochs=10,
+    ...                       random_state=0).fit(X, y)
     >>> int(det.is_noisy_[:20].sum()) >= 15, int(det.is_noisy_[20:].sum()) <= 10
     (True, True)
     """
@@ -109,38 +114,30 @@ class BMMLabelCleaner(NoiseDetectorMixin, BaseCleaningSampler):
     _relabel_supported = True
     _parameter_constraints: dict = {
         **BaseCleaningSampler._parameter_constraints,
-        **NET_CONSTRAINTS,
-        "module": "no_validation",
+        **DETECTOR_CONSTRAINTS,
         "warmup_epochs": [Interval(Integral, 1, None, closed="left")],
         "threshold": [Interval(Real, 0, 1, closed="neither")],
-        "lr": [Interval(Real, 0, None, closed="neither")],
+        "mixture": [StrOptions({"beta", "gaussian"})],
     }
 
-    def __init__(self, module=None, *, warmup_epochs=10, threshold=0.5, lr=1e-3,
-                 optimizer=torch.optim.Adam, batch_size=128, action="drop",
-                 sampling_strategy="all", net_params=None, device="cpu",
-                 random_state=None, verbose=0):
-        self.module = module
+    def __init__(self, estimator=None, *, warmup_epochs=10, threshold=0.5, mixture="beta",
+                 action="drop", sampling_strategy="all", random_state=None):
+        self.estimator = estimator
         self.warmup_epochs = warmup_epochs
         self.threshold = threshold
-        self.lr = lr
-        self.optimizer = optimizer
-        self.batch_size = batch_size
+        self.mixture = mixture
         self.action = action
         self.sampling_strategy = sampling_strategy
-        self.net_params = net_params
-        self.device = device
         self.random_state = random_state
-        self.verbose = verbose
 
     def _score_noise(self, X, y_encoded):
-        net = LossRecorderNet(**net_kwargs(
-            self, lr=self.lr, max_epochs=self.warmup_epochs,
-            record_from=self.warmup_epochs - 1, classes=np.arange(len(self.classes_))))
-        net.fit(X, y_encoded)
-        self.net_ = net
-        self.losses_ = net.last_loss_
-        self.mixture_, self.losses_normalized_ = fit_loss_mixture(self.losses_)
+        record = self._train_network(
+            X, y_encoded, max_epochs=self.warmup_epochs,
+            record=PerSampleRecord(start_epoch=self.warmup_epochs),
+            default=NoisyNetClassifier())
+        self.losses_ = record.last_loss_
+        self.mixture_, self.losses_normalized_ = fit_loss_mixture(
+            self.losses_, mixture=self.mixture, random_state=self.random_state)
         return self.mixture_.posterior_noisy(self.losses_normalized_)
 
     def _flag_noisy(self, scores):
@@ -149,5 +146,4 @@ class BMMLabelCleaner(NoiseDetectorMixin, BaseCleaningSampler):
         return mask
 
     def _suggest_labels(self, X, y_encoded):
-        return self.net_.last_pred_
-
+        return self._record().last_pred_

@@ -7,11 +7,14 @@ from numbers import Integral, Real
 import numpy as np
 import torch
 from imblearn.under_sampling.base import BaseCleaningSampler
+from skorch.callbacks import LRScheduler
 
-from .._core._detector import NoiseDetectorMixin
+from .._core._base import NoisyNetClassifier
+from .._core._detector import DETECTOR_CONSTRAINTS, NoiseDetectorMixin
+from .._core._record import PerSampleRecord
 from .._core._validation import Interval, StrOptions
-from ._rate import estimate_noise_rate
-from ._recording import NET_CONSTRAINTS, LossRecorderNet, net_kwargs
+from ..noise import estimate_noise_rate
+from ._cyclic_lr import O2UCyclicLR
 
 __all__ = ["O2UNoiseDetector"]
 
@@ -30,33 +33,33 @@ class O2UNoiseDetector(NoiseDetectorMixin, BaseCleaningSampler):
 
     Parameters
     ----------
-    module : torch.nn.Module class or instance, default=None
-        The network; ``None`` picks an MLP (2-D X) or a small CNN (images).
+    estimator : NoisyNetClassifier or None, default=None
+        The network whose per-sample losses are read; it is cloned, never fitted in
+        place. ``None`` uses ``NoisyNetClassifier(optimizer=torch.optim.SGD, lr=0.01,
+        optimizer__momentum=0.9)`` (the module chosen by X's shape). Its ``lr`` is the
+        stage-1 learning rate; its ``max_epochs`` is replaced by
+        ``warmup_epochs + n_cycles * cycle_length``. Reach its parameters as
+        ``estimator__lr`` (``o2unoisedetector__estimator__lr`` in a pipeline). Its own
+        ``warmup_epochs`` (cross-entropy before a robust criterion) is unrelated to
+        this detector's.
     noise_rate : float in [0, 1) or 'auto', default='auto'
         Fraction of samples to flag (the highest scores). ``'auto'`` estimates it with
-        the confident joint (:func:`estimate_noise_rate`) of the class probabilities
-        each sample got during its SGD step in the last stage-2 epoch, where the
-        cyclical learning rate is smallest and has kept the network from memorising the
-        mislabeled samples; recording them costs an ``(n_samples, n_classes)`` buffer
-        and no extra pass.
+        the confident joint (:func:`sknoisy.noise.estimate_noise_rate`) of the class
+        probabilities each sample got during its SGD step in the last stage-2 epoch,
+        where the cyclical learning rate is smallest and has kept the network from
+        memorising the mislabeled samples; recording them costs an
+        ``(n_samples, n_classes)`` buffer and no extra pass.
     warmup_epochs : int, default=10
-        Stage-1 epochs at learning rate ``lr``.
+        Stage-1 epochs at the estimator's learning rate.
     n_cycles : int, default=2
         Number of learning-rate cycles in stage 2.
     cycle_length : int, default=5
         Epochs per cycle (``c``).
-    lr : float, default=0.01
-        Stage-1 learning rate.
     lr_max : float, default=0.05
         Largest cyclical learning rate (``r1``): a cycle starts at
         ``(1 - 1/c) r1 + r2 / c`` and decreases linearly.
     lr_min : float, default=0.005
         Smallest cyclical learning rate (``r2``), reached in the last epoch of a cycle.
-    optimizer : torch.optim.Optimizer class, default=torch.optim.SGD
-        Optimiser of both stages; SGD gets ``momentum=0.9`` unless ``net_params`` sets
-        ``optimizer__momentum``.
-    batch_size : int, default=128
-        Mini-batch size.
     variance_weight : float, default=0.0
         ``noise_scores_ = mean + variance_weight * std`` of the centred losses.
     action : {'drop', 'relabel'}, default='drop'
@@ -64,18 +67,12 @@ class O2UNoiseDetector(NoiseDetectorMixin, BaseCleaningSampler):
         during the last epoch.
     sampling_strategy : str, list or callable, default='all'
         Classes to clean (imbalanced-learn's cleaning-sampler convention).
-    net_params : dict or None, default=None
-        Other :class:`~sknoisy.NoisyNetClassifier` parameters for the network, for
-        example ``{"module__hidden_sizes": (64,), "optimizer__weight_decay": 1e-4}``.
     record_trajectories : bool, default=False
         Also store ``loss_trajectories_``, every stage-2 epoch's centred losses: an
         O(n_epochs x n_samples) array, for plotting only.
-    device : str, default='cpu'
-        Torch device, for example ``'cuda'``.
     random_state : int, RandomState instance or None, default=None
-        Seeds the network's initialisation and shuffling.
-    verbose : int, default=0
-        Training log verbosity.
+        Given to the estimator's clone (its initialisation and shuffling); ``None``
+        keeps the estimator's own ``random_state``.
 
     Attributes
     ----------
@@ -93,10 +90,16 @@ class O2UNoiseDetector(NoiseDetectorMixin, BaseCleaningSampler):
         Mean and standard deviation over stage-2 epochs of each sample's centred loss.
     loss_trajectories_ : ndarray of shape (n_cycles * cycle_length, n_samples)
         Only with ``record_trajectories=True``.
-    net_ : LossRecorderNet
-        The trained network.
+    estimator_ : NoisyNetClassifier
+        The trained network. Its ``history_`` has the learning rate of every epoch
+        (``event_lr``); its ``callbacks_`` hold the
+        :class:`~sknoisy.callbacks.PerSampleRecord` the scores come from.
     n_features_in_ : int
         Number of input features.
+    input_shape_ : tuple of int
+        Shape of one sample.
+    sampling_strategy_ : dict
+        The classes cleaned (imbalanced-learn's convention).
 
     See Also
     --------
@@ -106,7 +109,8 @@ class O2UNoiseDetector(NoiseDetectorMixin, BaseCleaningSampler):
     Notes
     -----
     The learning rate is changed once per epoch (the cycle length is counted in
-    epochs). Memory is O(n_samples): five per-sample buffers on ``device``. The
+    epochs) by skorch's ``LRScheduler`` with :class:`~sknoisy.callbacks.O2UCyclicLR`.
+    Memory is O(n_samples): five per-sample buffers on the network's device. The
     scores rank samples by their mean centred loss (the paper's criterion);
     ``variance_weight > 0`` adds the variance the paper also mentions.
 
@@ -132,42 +136,33 @@ class O2UNoiseDetector(NoiseDetectorMixin, BaseCleaningSampler):
     _relabel_supported = True
     _parameter_constraints: dict = {
         **BaseCleaningSampler._parameter_constraints,
-        **NET_CONSTRAINTS,
-        "module": "no_validation",
+        **DETECTOR_CONSTRAINTS,
         "noise_rate": [Interval(Real, 0, 1, closed="left"), StrOptions({"auto"})],
         "warmup_epochs": [Interval(Integral, 0, None, closed="left")],
         "n_cycles": [Interval(Integral, 1, None, closed="left")],
         "cycle_length": [Interval(Integral, 1, None, closed="left")],
-        "lr": [Interval(Real, 0, None, closed="neither")],
         "lr_max": [Interval(Real, 0, None, closed="neither")],
         "lr_min": [Interval(Real, 0, None, closed="neither")],
         "variance_weight": [Interval(Real, 0, None, closed="left")],
         "record_trajectories": ["boolean"],
     }
 
-    def __init__(self, module=None, *, noise_rate="auto", warmup_epochs=10, n_cycles=2,
-                 cycle_length=5, lr=0.01, lr_max=0.05, lr_min=0.005,
-                 optimizer=torch.optim.SGD, batch_size=128, variance_weight=0.0,
-                 action="drop", sampling_strategy="all", net_params=None,
-                 record_trajectories=False, device="cpu", random_state=None, verbose=0):
-        self.module = module
+    def __init__(self, estimator=None, *, noise_rate="auto", warmup_epochs=10, n_cycles=2,
+                 cycle_length=5, lr_max=0.05, lr_min=0.005, variance_weight=0.0,
+                 action="drop", sampling_strategy="all", record_trajectories=False,
+                 random_state=None):
+        self.estimator = estimator
         self.noise_rate = noise_rate
         self.warmup_epochs = warmup_epochs
         self.n_cycles = n_cycles
         self.cycle_length = cycle_length
-        self.lr = lr
         self.lr_max = lr_max
         self.lr_min = lr_min
-        self.optimizer = optimizer
-        self.batch_size = batch_size
         self.variance_weight = variance_weight
         self.action = action
         self.sampling_strategy = sampling_strategy
-        self.net_params = net_params
         self.record_trajectories = record_trajectories
-        self.device = device
         self.random_state = random_state
-        self.verbose = verbose
 
     def _check_params(self) -> None:
         super()._check_params()
@@ -177,26 +172,27 @@ class O2UNoiseDetector(NoiseDetectorMixin, BaseCleaningSampler):
                 f"lr_max={self.lr_max} and lr_min={self.lr_min}. Swap or change them.")
 
     def _score_noise(self, X, y_encoded):
-        stage2 = self.n_cycles * self.cycle_length
-        net = LossRecorderNet(**net_kwargs(
-            self, lr=self.lr, max_epochs=self.warmup_epochs + stage2,
-            record_from=self.warmup_epochs, cycle_length=self.cycle_length,
-            lr_max=self.lr_max, lr_min=self.lr_min,
-            record_trajectories=self.record_trajectories,
-            record_proba=self.noise_rate == "auto",
-            classes=np.arange(len(self.classes_))))
-        net.fit(X, y_encoded)
-        self.net_ = net
-        self.loss_mean_ = net.loss_mean_
-        self.loss_std_ = np.sqrt(net.loss_var_)
+        schedule = LRScheduler(policy=O2UCyclicLR, warmup_epochs=self.warmup_epochs,
+                               cycle_length=self.cycle_length, lr_max=self.lr_max,
+                               lr_min=self.lr_min)
+        record = self._train_network(
+            X, y_encoded, max_epochs=self.warmup_epochs + self.n_cycles * self.cycle_length,
+            record=PerSampleRecord(start_epoch=self.warmup_epochs + 1,
+                                   proba=self.noise_rate == "auto",
+                                   trajectories=self.record_trajectories),
+            callbacks=[("o2u_lr", schedule)],
+            default=NoisyNetClassifier(optimizer=torch.optim.SGD, lr=0.01,
+                                       optimizer__momentum=0.9))
+        self.loss_mean_ = record.loss_mean_
+        self.loss_std_ = np.sqrt(record.loss_var_)
         if self.record_trajectories:
-            self.loss_trajectories_ = net.loss_trajectories_
+            self.loss_trajectories_ = record.loss_trajectories_
         scores = self.loss_mean_ + self.variance_weight * self.loss_std_
         if self.noise_rate == "auto":
-            self.noise_rate_ = estimate_noise_rate(proba=net.last_proba_, y=y_encoded)
+            self.noise_rate_ = estimate_noise_rate(proba=record.last_proba_, y=y_encoded)
         else:
             self.noise_rate_ = float(self.noise_rate)
         return scores
 
     def _suggest_labels(self, X, y_encoded):
-        return self.net_.last_pred_
+        return self._record().last_pred_

@@ -7,7 +7,7 @@ from numbers import Real
 import torch
 
 from .._core._validation import Interval, StrOptions
-from ._base import BaseLoss, gather_target
+from ._base import BaseLoss, check_logits_target, gather_target
 
 __all__ = ["BootstrappingLoss"]
 
@@ -89,9 +89,36 @@ class BootstrappingLoss(BaseLoss):
         self.detach = detach
         self._check_params()
 
-    def per_sample(self, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-        """One loss value per sample, for validated inputs (see ``BaseLoss.forward``)."""
-        beta = float(_DEFAULT_BETA[self.mode] if self.beta is None else self.beta)
+    def forward(self, logits: torch.Tensor, target: torch.Tensor,
+                beta: torch.Tensor | None = None) -> torch.Tensor:
+        """Compute the loss.
+
+        Parameters
+        ----------
+        logits : torch.Tensor of shape (N, C)
+            Unnormalised class scores.
+        target : torch.Tensor of shape (N,)
+            Class indices in ``[0, C)``.
+        beta : torch.Tensor of shape (N,) or None, default=None
+            A label weight per sample, overriding the ``beta`` parameter (dynamic
+            bootstrapping gives each sample ``1 - P(noisy)``).
+
+        Returns
+        -------
+        torch.Tensor
+            Shape (N,) if ``reduction='none'``, else a 0-dim tensor.
+        """
+        logits, target = check_logits_target(logits, target, type(self).__name__)
+        if beta is not None and tuple(beta.shape) != (logits.shape[0],):
+            raise ValueError(f"{type(self).__name__}: beta must hold one weight per sample, "
+                             f"shape ({logits.shape[0]},); got {tuple(beta.shape)}.")
+        return self._reduce(self.per_sample(logits, target, beta))
+
+    def per_sample(self, logits: torch.Tensor, target: torch.Tensor,
+                   beta: torch.Tensor | None = None) -> torch.Tensor:
+        """One loss value per sample, for validated inputs (see ``forward``)."""
+        if beta is None:
+            beta = float(_DEFAULT_BETA[self.mode] if self.beta is None else self.beta)
         log_p = logits.log_softmax(dim=1)
         label_term = -gather_target(log_p, target)
         if self.mode == "hard":

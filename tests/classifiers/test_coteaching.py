@@ -10,6 +10,7 @@ from sklearn.datasets import load_digits, make_classification
 from sklearn.model_selection import GridSearchCV
 
 from sknoisy._core._data import IndexedBatch
+from sknoisy._core._state import FitState
 from sknoisy.classifiers import CoTeachingClassifier
 from sknoisy.classifiers import _coteaching
 from sknoisy.classifiers._schedules import forget_rate_schedule
@@ -103,11 +104,8 @@ def test_coteaching_each_net_learns_from_peer_selection():
 def test_coteaching_sample_weight_follows_kept_rows():
     a1 = [0.0, 1.0, 2.0, 3.0, 4.0, 5.0]
     net, batch = _hand_net(a1, a1[::-1])
-    net.sample_weight_tensor_ = torch.arange(1.0, 7.0)
-    try:
+    with net._training_context(FitState(None, None, None, torch.arange(1.0, 7.0), seed=0)):
         net.train_step_single(batch)
-    finally:
-        del net.sample_weight_tensor_
     sig = torch.sigmoid(torch.tensor(a1[3:]))
     np.testing.assert_allclose(net.module_.linear.weight.grad[1, 3:].numpy(),
                                (torch.tensor([4.0, 5.0, 6.0]) * sig / 3).numpy(), rtol=1e-5)
@@ -279,11 +277,12 @@ def test_coteaching_auto_rate_estimated_during_ramp(data, monkeypatch):
     X, y = data
     seen = []
 
-    def fake_estimate(proba, labels):
-        seen.append((np.array(proba), np.array(labels)))
+    def fake_estimate(*, proba, y, method):
+        assert method == "confident_joint"
+        seen.append((np.array(proba), np.array(y)))
         return 0.3
 
-    monkeypatch.setattr(_coteaching, "_estimate_noise_rate", fake_estimate)
+    monkeypatch.setattr(_coteaching, "estimate_noise_rate", fake_estimate)
     params = {**FAST, "max_epochs": 3, "num_gradual": 2}
     net = CoTeachingClassifier(forget_rate="auto", **params).fit(X, y)
     # Estimated at the end of epochs 1 and 2 (the ramp), then fixed.
@@ -294,17 +293,15 @@ def test_coteaching_auto_rate_estimated_during_ramp(data, monkeypatch):
         np.testing.assert_array_equal(net.classes_[labels], y)
     assert net.forget_rate_ == 0.3 and net.forget_rate_estimated_ is True
     np.testing.assert_allclose(net.history[:, "forget_rate"], [0.0, 0.3, 0.3])
-    assert getattr(net, "auto_proba_", None) is None
+    # The probabilities were fit-time state: nothing of them is left on the fitted net.
+    record = net.per_sample_record()
+    assert not hasattr(record, "last_proba_") and record.buffers_ is None
     # A warm-started fit keeps the estimate instead of re-estimating.
     net.set_params(warm_start=True, max_epochs=1).fit(X, y)
     assert len(seen) == 2 and net.history[-1, "forget_rate"] == pytest.approx(0.3)
 
 
 def test_coteaching_auto_rate_with_real_estimator(data):
-    pytest.importorskip("sknoisy.detectors", reason="estimate_noise_rate not written yet")
-    from sknoisy import detectors
-    if not hasattr(detectors, "estimate_noise_rate"):
-        pytest.skip("sknoisy.detectors.estimate_noise_rate not written yet")
     X, y = data
     net = CoTeachingClassifier(forget_rate="auto",
                                **{**FAST, "max_epochs": 3, "num_gradual": 2}).fit(X, y)

@@ -12,6 +12,7 @@ from sklearn.datasets import make_classification
 from sklearn.linear_model import LogisticRegression
 
 from sknoisy import NoisyNetClassifier
+from sknoisy._core._state import FitState
 from sknoisy.classifiers import DistilledStudentClassifier
 from sknoisy.classifiers._teachers import CrossFittedTeacher, align_proba, is_fitted
 from sknoisy.losses import DistillationLoss
@@ -191,10 +192,12 @@ def test_distilled_loss_matches_formula(data):
     soft = np.array([[0.7, 0.2, 0.1], [0.0, 0.5, 0.5], [0.1, 0.1, 0.8]])
     logits = np.array([[1.0, -1.0, 0.5], [0.2, 0.1, -2.0], [3.0, 0.0, 1.0]])
     labels = np.array([0, 2, 1])
-    clf.teacher_proba_ = torch.zeros(10, 3)
-    clf.teacher_proba_[[4, 7, 9]] = torch.tensor(soft, dtype=torch.float32)
-    loss = clf.get_loss(torch.tensor(logits, dtype=torch.float32), torch.tensor(labels),
-                        training=True, indices=torch.tensor([4, 7, 9]))
+    state = FitState(X, y, None, None, seed=0)
+    state.teacher_proba = torch.zeros(10, 3)
+    state.teacher_proba[[4, 7, 9]] = torch.tensor(soft, dtype=torch.float32)
+    with clf._training_context(state):
+        loss = clf.get_loss(torch.tensor(logits, dtype=torch.float32), torch.tensor(labels),
+                            training=True, indices=torch.tensor([4, 7, 9]))
 
     def log_softmax(z):
         return z - np.log(np.exp(z).sum(axis=1, keepdims=True))
@@ -249,10 +252,10 @@ def test_distilled_dataframe_reaches_teacher_with_names(data):
 
 def test_distilled_student_noise_shifts_images():
     clf = DistilledStudentClassifier(student_noise=0.25)
-    clf.torch_generator_ = torch.Generator().manual_seed(0)
     images = torch.zeros(64, 8, 8)
     images[:, 4, 4] = 1.0
-    shifted = clf._perturb(images)
+    with clf._training_context(FitState(None, None, None, None, seed=0)):
+        shifted = clf._perturb(images)
     assert shifted.shape == images.shape
     # One bright pixel per image, moved by at most 2 = round(0.25 * 8) pixels.
     np.testing.assert_array_equal(shifted.sum(dim=(1, 2)).numpy(), np.ones(64))

@@ -12,6 +12,7 @@ from sklearn.datasets import make_classification
 from sklearn.model_selection import GridSearchCV
 
 from sknoisy import NoisyNetClassifier
+from sknoisy._core._state import FitState
 from sknoisy.classifiers import PeerLossClassifier
 from sknoisy.losses import GCELoss, PeerLoss
 
@@ -50,12 +51,10 @@ def test_peer_get_loss_equals_hand_computation(data):
     weights = np.array([0.5, 1.0, 2.0, 1.5, 3.0, 0.25, 1.0])
     indices = torch.tensor([6, 0, 4, 2, 3])
 
-    clf.torch_generator_ = torch.Generator().manual_seed(11)
-    clf.sample_weight_tensor_ = torch.as_tensor(weights, dtype=torch.float32)
-    try:
+    state = FitState(X, y, weights, torch.as_tensor(weights, dtype=torch.float32), seed=0)
+    state.generator = torch.Generator().manual_seed(11)
+    with clf._training_context(state):
         loss = float(clf.get_loss(logits, target, training=True, indices=indices))
-    finally:
-        del clf.torch_generator_, clf.sample_weight_tensor_
 
     # Same generator, same draw order: the output permutation j first, then the labels' k.
     g = torch.Generator().manual_seed(11)
@@ -152,16 +151,6 @@ def test_peer_alpha_at_without_fitting():
 
 
 # -- estimator behaviour ----------------------------------------------------------------------
-def test_peer_reproducible_with_random_state(data):
-    X, y = data
-    params = dict(alpha=1.0, warmup_epochs=1, **FAST)
-    first = PeerLossClassifier(**params).fit(X, y).predict_proba(X)
-    again = PeerLossClassifier(**params).fit(X, y).predict_proba(X)
-    other = PeerLossClassifier(**{**params, "random_state": 1}).fit(X, y).predict_proba(X)
-    np.testing.assert_array_equal(first, again)
-    assert not np.allclose(first, other)
-
-
 def test_peer_sample_weight_applies_to_the_loss(data):
     X, y = data
     params = dict(alpha=0.5, warmup_epochs=1, **{**FAST, "max_epochs": 6})
@@ -188,9 +177,7 @@ def test_peer_clone_and_pickle_round_trip(data):
 def test_peer_grid_search_over_alpha(data):
     X, y = data
     search = GridSearchCV(PeerLossClassifier(warmup_epochs=1, **FAST),
-                          {"alpha": [0.0, 0.5]}, cv=2).fit(X, y)
-    assert len(search.cv_results_["params"]) == 2
-    assert search.best_params_["alpha"] in (0.0, 0.5)
+                          {"alpha": [0.0, 0.5]}, cv=2, error_score="raise").fit(X, y)
     best = search.best_estimator_
     assert best.history[-1, "alpha"] == search.best_params_["alpha"]
 
@@ -200,7 +187,6 @@ def test_peer_string_labels(data):
     labels = np.array(["cat", "dog", "emu"])[y]
     clf = PeerLossClassifier(warmup_epochs=1, **FAST).fit(X, labels)
     assert list(clf.classes_) == ["cat", "dog", "emu"]
-    assert set(clf.predict(X)) <= {"cat", "dog", "emu"}
     assert clf.score(X, labels) > 0.5
 
 

@@ -1,23 +1,29 @@
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 from imblearn.under_sampling.base import BaseCleaningSampler
 from imblearn.utils.estimator_checks import parametrize_with_checks
 from sklearn.base import clone
 from sklearn.datasets import make_classification
+from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import roc_auc_score
+from sklearn.model_selection import GridSearchCV
+from skorch.dataset import ValidSplit
 
+from sknoisy import NoisyNetClassifier, make_pipeline
 from sknoisy._core._detector import NoiseDetectorMixin
 from sknoisy.detectors import BMMLabelCleaner, O2UNoiseDetector, find_noisy_labels
 from sknoisy.exceptions import VanishingClassWarning
 
-NET = {"module__hidden_sizes": (16,)}
+NET = {"module__hidden_sizes": (16,), "batch_size": 64}
+SGD = {"optimizer": torch.optim.SGD, "optimizer__momentum": 0.9}
 FAST = {
-    O2UNoiseDetector: dict(warmup_epochs=3, n_cycles=1, cycle_length=2, lr=0.05,
-                           lr_max=0.05, lr_min=0.005, batch_size=64, net_params=NET,
-                           random_state=0),
-    BMMLabelCleaner: dict(warmup_epochs=5, lr=1e-2, batch_size=64, net_params=NET,
-                          random_state=0),
+    O2UNoiseDetector: dict(warmup_epochs=3, n_cycles=1, cycle_length=2, lr_max=0.05,
+                           lr_min=0.005, random_state=0,
+                           estimator=NoisyNetClassifier(lr=0.05, **SGD, **NET)),
+    BMMLabelCleaner: dict(warmup_epochs=5, random_state=0,
+                          estimator=NoisyNetClassifier(lr=1e-2, **NET)),
 }
 
 
@@ -88,17 +94,51 @@ def test_o2u_fixed_rate_flags_that_fraction_and_keeps_statistics(noisy_data):
     np.testing.assert_allclose(det.loss_std_, det.loss_trajectories_.std(axis=0),
                                rtol=1e-3, atol=1e-4)
     np.testing.assert_allclose(det.noise_scores_, det.loss_mean_ + det.loss_std_)
-    lrs = det.net_.history[:, "lr"]
-    assert lrs == pytest.approx([0.5 * 0.05 + 0.5 * 0.005, 0.005])
+    lrs = det.estimator_.history[:, "event_lr"]
+    assert lrs == pytest.approx([0.05] * 3 + [0.5 * 0.05 + 0.5 * 0.005, 0.005])
 
 
 def test_o2u_cyclical_learning_rate_follows_the_paper_schedule():
     X, y = make_classification(n_samples=60, n_features=4, random_state=0)
-    det = O2UNoiseDetector(warmup_epochs=1, n_cycles=2, cycle_length=3, lr_max=0.09,
-                           lr_min=0.03, noise_rate=0.1, net_params=NET, random_state=0)
+    det = O2UNoiseDetector(NoisyNetClassifier(lr=0.02, **NET), warmup_epochs=1, n_cycles=2,
+                           cycle_length=3, lr_max=0.09, lr_min=0.03, noise_rate=0.1,
+                           random_state=0)
     det.fit(X, y)
     expected = [(1 - s) * 0.09 + s * 0.03 for s in (1 / 3, 2 / 3, 1.0)] * 2
-    assert det.net_.history[:, "lr"] == pytest.approx(expected)
+    # Stage 1 trains at the estimator's own learning rate.
+    assert det.estimator_.history[:, "event_lr"] == pytest.approx([0.02] + expected)
+    assert det.estimator_.optimizer_.param_groups[0]["lr"] != 0.02
+
+
+def test_detector_trains_a_clone_of_the_given_estimator(noisy_data):
+    X, y, _, _ = noisy_data
+    given = NoisyNetClassifier(lr=1e-2, random_state=5, **NET)
+    det = BMMLabelCleaner(given, warmup_epochs=2, random_state=0).fit(X, y)
+    assert not hasattr(given, "module_") and given.max_epochs == 30  # untouched
+    assert det.estimator_ is not given and det.estimator_.max_epochs == 2
+    assert det.estimator_.random_state == 0  # the detector's seed wins when set
+    assert det.estimator_.module_.layers[0].out_features == 16
+    kept = BMMLabelCleaner(given, warmup_epochs=2).fit(X, y)
+    assert kept.estimator_.random_state == 5
+
+
+def test_detector_estimator_params_reachable_by_grid_search(noisy_data):
+    X, y, _, _ = noisy_data
+    pipe = make_pipeline(O2UNoiseDetector(**{**FAST[O2UNoiseDetector], "noise_rate": 0.2}),
+                         NoisyNetClassifier(max_epochs=3, **NET))
+    search = GridSearchCV(pipe, {"o2unoisedetector__estimator__lr": [0.01, 0.05]}, cv=2)
+    search.fit(X, y)
+    assert search.best_params_["o2unoisedetector__estimator__lr"] in (0.01, 0.05)
+    assert len(search.cv_results_["mean_test_score"]) == 2
+
+
+def test_detector_rejects_an_unusable_estimator(noisy_data):
+    X, y, _, _ = noisy_data
+    with pytest.raises((TypeError, ValueError), match="estimator"):
+        BMMLabelCleaner(LogisticRegression()).fit(X, y)
+    split = NoisyNetClassifier(train_split=ValidSplit(0.2), **NET)
+    with pytest.raises(ValueError, match="train_split=None"):
+        BMMLabelCleaner(split, warmup_epochs=1).fit(X, y)
 
 
 def test_bmm_threshold_controls_the_flags(noisy_data):
@@ -117,7 +157,7 @@ def test_detector_accepts_images_and_dataframes():
     X_img = rng.normal(size=(80, 6, 6)).astype(np.float32)
     y = np.repeat([0, 1], 40)
     X_img[y == 1] += 1.0
-    det = BMMLabelCleaner(warmup_epochs=2, batch_size=32, random_state=0)
+    det = BMMLabelCleaner(NoisyNetClassifier(batch_size=32), warmup_epochs=2, random_state=0)
     X_res, _ = det.fit_resample(X_img, y)
     assert X_res.shape[1:] == (6, 6) and det.n_features_in_ == 36
     X_df = pd.DataFrame(rng.normal(size=(80, 3)), columns=["a", "b", "c"])
@@ -200,7 +240,10 @@ def test_detector_clone_keeps_params_and_is_reproducible(noisy_data):
     X, y, _, _ = noisy_data
     det = O2UNoiseDetector(**FAST[O2UNoiseDetector])
     twin = clone(det)
-    assert twin.get_params() == det.get_params()
+    params, twin_params = det.get_params(deep=False), twin.get_params(deep=False)
+    assert params.pop("estimator").get_params(deep=False) == \
+        twin_params.pop("estimator").get_params(deep=False)
+    assert params == twin_params
     np.testing.assert_array_equal(det.fit(X, y).noise_scores_, twin.fit(X, y).noise_scores_)
 
 
@@ -213,11 +256,11 @@ _EXPECTED_FAILURES = {
 
 
 @parametrize_with_checks(
-    [O2UNoiseDetector(warmup_epochs=1, n_cycles=1, cycle_length=1, noise_rate=0.2,
-                      batch_size=256, net_params={"module__hidden_sizes": (8,)},
+    [O2UNoiseDetector(NoisyNetClassifier(batch_size=256, module__hidden_sizes=(8,)),
+                      warmup_epochs=1, n_cycles=1, cycle_length=1, noise_rate=0.2,
                       random_state=0),
-     BMMLabelCleaner(warmup_epochs=2, lr=1e-2, batch_size=256,
-                     net_params={"module__hidden_sizes": (8,)}, random_state=0)],
+     BMMLabelCleaner(NoisyNetClassifier(lr=1e-2, batch_size=256, module__hidden_sizes=(8,)),
+                     warmup_epochs=2, random_state=0)],
     expected_failed_checks=lambda est: _EXPECTED_FAILURES,
 )
 def test_imblearn_sampler_checks(estimator, check):

@@ -1,98 +1,11 @@
 import numpy as np
 import pytest
+import torch
 from sklearn.datasets import make_classification
 
-from sknoisy.detectors import O2UNoiseDetector, estimate_noise_rate
-from sknoisy.detectors._rate import confident_joint
-from sknoisy.detectors._recording import LossRecorderNet
-
-
-def _oracle_proba(y_true, n_classes, confidence, rng):
-    """Probabilities of an imperfect but informative classifier of the true labels."""
-    n = len(y_true)
-    proba = rng.dirichlet(np.ones(n_classes), n) * (1 - confidence)
-    proba[np.arange(n), y_true] += confidence
-    return proba
-
-
-@pytest.mark.parametrize("kind, rate", [("symmetric", 0.2), ("symmetric", 0.6),
-                                        ("pairflip", 0.3)])
-def test_confident_joint_rate_recovers_flip_rate(kind, rate):
-    rng = np.random.default_rng(1)
-    n, n_classes = 6000, 5
-    y_true = rng.integers(0, n_classes, n)
-    flip = rng.random(n) < rate
-    if kind == "symmetric":
-        other = (y_true + rng.integers(1, n_classes, n)) % n_classes
-    else:
-        other = (y_true + 1) % n_classes
-    y = np.where(flip, other, y_true)
-    proba = _oracle_proba(y_true, n_classes, 0.7, rng)
-    assert estimate_noise_rate(proba=proba, y=y) == pytest.approx(flip.mean(), abs=0.03)
-
-
-def test_confident_joint_rows_sum_to_label_counts_and_input_untouched():
-    rng = np.random.default_rng(0)
-    proba = rng.dirichlet(np.ones(4), 300)
-    y = rng.integers(0, 4, 300)
-    before = proba.copy()
-    joint = confident_joint(proba, y)
-    np.testing.assert_allclose(joint.sum(axis=1), np.bincount(y, minlength=4))
-    assert np.all(joint >= 0)
-    np.testing.assert_array_equal(proba, before)
-
-
-def test_confident_joint_keeps_self_confident_samples_on_diagonal():
-    # Label 0 with its own probability above class 0's threshold stays on the diagonal
-    # even though class 1 is more probable and above its threshold.
-    proba = np.array([[0.9, 0.1], [0.2, 0.8], [0.45, 0.55], [0.1, 0.9]])
-    y = np.array([0, 0, 1, 1])
-    joint = confident_joint(proba, y)
-    # t_0 = 0.55: the second sample (p_0 = 0.2) is counted as class 1.
-    np.testing.assert_allclose(joint, [[1.0, 1.0], [0.0, 2.0]])
-
-
-def test_estimate_noise_rate_clean_labels_give_zero():
-    rng = np.random.default_rng(0)
-    y = rng.integers(0, 3, 500)
-    proba = _oracle_proba(y, 3, 0.8, rng)
-    assert estimate_noise_rate(proba=proba, y=y) == 0.0
-
-
-def test_estimate_noise_rate_method_dispatch_and_errors():
-    rng = np.random.default_rng(0)
-    losses = np.r_[rng.gamma(1.5, 0.15, 800), rng.normal(2.5, 0.5, 200)]
-    assert estimate_noise_rate(losses) == estimate_noise_rate(losses, method="mixture")
-    with pytest.raises(ValueError, match="method"):
-        estimate_noise_rate(losses, method="guess")
-    with pytest.raises(ValueError, match="proba"):
-        estimate_noise_rate(losses, method="confident_joint")
-    with pytest.raises(ValueError, match="losses"):
-        estimate_noise_rate(method="mixture")
-    proba = rng.dirichlet(np.ones(3), 10)
-    with pytest.raises(ValueError, match="y"):
-        estimate_noise_rate(proba=proba)
-    with pytest.raises(ValueError, match="proba"):
-        estimate_noise_rate(proba=proba[:, 0], y=np.zeros(10, int))
-    with pytest.raises(ValueError, match="0..2"):
-        estimate_noise_rate(proba=proba, y=np.full(10, 3))
-    with pytest.raises(TypeError, match="y"):
-        estimate_noise_rate(proba=proba, y=np.array(["a"] * 10))
-    with pytest.raises(ValueError, match="one label per row"):
-        estimate_noise_rate(proba=proba, y=np.zeros(9, int))
-
-
-def test_recorder_net_records_last_epoch_probabilities():
-    X, y = make_classification(n_samples=120, n_features=6, n_classes=3, n_informative=4,
-                               random_state=0)
-    net = LossRecorderNet(max_epochs=3, record_from=2, record_proba=True, batch_size=32,
-                          module__hidden_sizes=(8,), random_state=0).fit(
-        X.astype(np.float32), y)
-    assert net.last_proba_.shape == (120, 3)
-    np.testing.assert_allclose(net.last_proba_.sum(axis=1), 1.0, rtol=1e-5)
-    np.testing.assert_array_equal(net.last_proba_.argmax(axis=1), net.last_pred_)
-    assert not hasattr(LossRecorderNet(max_epochs=1).fit(X.astype(np.float32), y),
-                       "last_proba_")
+from sknoisy import NoisyNetClassifier
+from sknoisy.detectors import O2UNoiseDetector
+from sknoisy.noise import estimate_noise_rate
 
 
 def test_o2u_auto_rate_uses_confident_joint_of_recorded_proba():
@@ -101,9 +14,11 @@ def test_o2u_auto_rate_uses_confident_joint_of_recorded_proba():
     rng = np.random.default_rng(0)
     flip = rng.random(300) < 0.3
     y_noisy = np.where(flip, (y + rng.integers(1, 3, 300)) % 3, y)
-    det = O2UNoiseDetector(warmup_epochs=3, n_cycles=1, cycle_length=2, lr=0.05,
-                           batch_size=32, net_params={"module__hidden_sizes": (16,)},
+    net = NoisyNetClassifier(optimizer=torch.optim.SGD, optimizer__momentum=0.9, lr=0.05,
+                             batch_size=32, module__hidden_sizes=(16,))
+    det = O2UNoiseDetector(net, warmup_epochs=3, n_cycles=1, cycle_length=2,
                            random_state=0).fit(X, y_noisy)
+    record = dict(det.estimator_.callbacks_)["per_sample_record"]
     assert det.noise_rate_ == pytest.approx(
-        estimate_noise_rate(proba=det.net_.last_proba_, y=y_noisy))
+        estimate_noise_rate(proba=record.last_proba_, y=y_noisy))
     assert abs(det.noise_rate_ - flip.mean()) < 0.15

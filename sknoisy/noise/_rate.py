@@ -10,7 +10,8 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import ArrayLike
 
-from ._mixture import _as_finite_1d, fit_loss_mixture
+from ..mixture import fit_loss_mixture
+from ..mixture._validation import check_1d_finite
 
 __all__ = ["confident_joint", "estimate_noise_rate"]
 
@@ -74,7 +75,7 @@ def confident_joint(proba: ArrayLike, y: ArrayLike) -> np.ndarray:
     Examples
     --------
     >>> import numpy as np
-    >>> from sknoisy.detectors._rate import confident_joint
+    >>> from sknoisy.noise import confident_joint
     >>> proba = np.array([[0.9, 0.1], [0.8, 0.2], [0.2, 0.8], [0.1, 0.9], [0.9, 0.1]])
     >>> confident_joint(proba, [0, 0, 1, 1, 1])
     array([[2., 0.],
@@ -107,7 +108,7 @@ def confident_joint(proba: ArrayLike, y: ArrayLike) -> np.ndarray:
 
 
 def _mixture_rate(losses) -> float:
-    x = _as_finite_1d(losses, "losses")
+    x = check_1d_finite(losses, "losses")
     if x.size < 2:
         raise ValueError(f"estimate_noise_rate needs at least 2 losses; got {x.size}.")
     low, high = np.percentile(x, [5, 95])
@@ -126,9 +127,10 @@ def estimate_noise_rate(losses: ArrayLike | None = None, *, proba: ArrayLike | N
     of Confident Learning: the fraction of samples that the network confidently puts
     in a class other than their label, each class judged against its own average
     self-confidence. ``method='mixture'`` (the default when only ``losses`` are given)
-    fits a two-component :class:`BetaMixture1D` on percentile-normalised losses (as
-    :class:`BMMLabelCleaner` does) and returns the mean posterior of the high-loss
-    component.
+    fits a two-component :class:`~sknoisy.mixture.BetaMixture1D` on
+    percentile-normalised losses (:func:`~sknoisy.mixture.fit_loss_mixture`, as
+    :class:`~sknoisy.detectors.BMMLabelCleaner` does) and returns the mean posterior
+    of the high-loss component.
 
     Parameters
     ----------
@@ -150,7 +152,7 @@ def estimate_noise_rate(losses: ArrayLike | None = None, *, proba: ArrayLike | N
     See Also
     --------
     confident_joint : the matrix behind ``method='confident_joint'``.
-    BetaMixture1D : the mixture behind ``method='mixture'``.
+    sknoisy.mixture.BetaMixture1D : the mixture behind ``method='mixture'``.
 
     Notes
     -----
@@ -178,7 +180,7 @@ def estimate_noise_rate(losses: ArrayLike | None = None, *, proba: ArrayLike | N
     Examples
     --------
     >>> import numpy as np
-    >>> from sknoisy.detectors import estimate_noise_rate
+    >>> from sknoisy.noise import estimate_noise_rate
     >>> rng = np.random.default_rng(0)
     >>> y_true = rng.integers(0, 3, 1000)
     >>> proba = np.full((1000, 3), 0.05)

@@ -1,89 +1,32 @@
-"""A one-dimensional Beta mixture fitted by EM, and the loss normalisation BMM uses.
+"""A one-dimensional mixture of Beta distributions fitted by EM (Arazo et al., 2019).
 
 Per-sample losses of a network trained on noisy labels are bimodal: clean samples are
-fitted early (small loss), mislabeled ones late (large loss). Arazo et al. (2019) model the
-normalised losses with a two-component Beta mixture; the posterior of the higher-mean
-component is the probability that a label is wrong.
+fitted early (small loss), mislabeled ones late (large loss). A two-component Beta mixture
+on the normalised losses gives, through the posterior of its higher-mean component, the
+probability that a label is wrong.
 """
 
 from __future__ import annotations
 
+import warnings
 from numbers import Integral, Real
 
 import numpy as np
 from numpy.typing import ArrayLike
 from scipy.special import betaln, logsumexp
-from sklearn.base import BaseEstimator
+from sklearn.base import BaseEstimator, DensityMixin
 from sklearn.utils.validation import check_is_fitted
 
 from .._core._validation import Interval, check_params
+from ._validation import validate_column
 
-__all__ = ["BetaMixture1D", "fit_loss_mixture", "normalize_losses"]
+__all__ = ["BetaMixture1D"]
 
 # Shape parameters are kept in [_MIN_SHAPE, _MAX_SHAPE]: a Beta with a shape parameter
 # near 0 puts infinite density at an edge, one with a huge shape is a spike, and either
 # makes the E-step overflow.
 _MIN_SHAPE, _MAX_SHAPE = 1e-2, 1e4
 _GRID_SIZE = 2001
-
-
-def normalize_losses(losses: ArrayLike, *, eps: float = 1e-3) -> np.ndarray:
-    """Map per-sample losses to [eps, 1 - eps] by their 5th and 95th percentiles.
-
-    The 5th percentile goes to 0 and the 95th to 1; values outside are clipped, then
-    everything is clamped to ``[eps, 1 - eps]`` so that Beta densities stay finite
-    (Arazo et al., 2019). Outliers in the loss therefore do not squash the bulk of the
-    distribution into a corner.
-
-    Parameters
-    ----------
-    losses : array-like of shape (n_samples,)
-        Per-sample losses (any real values; higher = worse fit).
-    eps : float, default=1e-3
-        Distance kept from 0 and 1.
-
-    Returns
-    -------
-    normalized : ndarray of shape (n_samples,)
-        The losses in ``[eps, 1 - eps]``; all ``eps`` when the losses have no spread.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from sknoisy.detectors import normalize_losses
-    >>> normalize_losses(np.arange(101.0))[[0, 50, 100]].round(3)
-    array([0.001, 0.5  , 0.999])
-    """
-    x = _as_finite_1d(losses, "losses")
-    low, high = np.percentile(x, [5, 95])
-    if high <= low:
-        return np.full(x.shape, eps)
-    return np.clip((x - low) / (high - low), eps, 1.0 - eps)
-
-
-def fit_loss_mixture(losses: np.ndarray) -> tuple[BetaMixture1D, np.ndarray]:
-    """Fit a 2-component mixture on the in-range normalised losses; return it and them.
-
-    Samples outside the 5th-95th percentile range are left out of the fit (they would
-    pile up at the clamped edges) but are scored like the others.
-    """
-    normalized = normalize_losses(losses)
-    low, high = np.percentile(losses, [5, 95])
-    inside = (losses >= low) & (losses <= high)
-    sample = normalized[inside] if inside.sum() >= 2 else normalized
-    return BetaMixture1D().fit(sample), normalized
-
-
-def _as_finite_1d(values, name: str) -> np.ndarray:
-    x = np.asarray(values, dtype=np.float64)
-    if x.ndim != 1:
-        raise ValueError(f"{name} must be 1-D (one value per sample); got shape {x.shape}.")
-    if x.size == 0:
-        raise ValueError(f"{name} is empty; pass at least one value.")
-    if not np.all(np.isfinite(x)):
-        raise ValueError(f"{name} contains {int(np.sum(~np.isfinite(x)))} NaN or infinite "
-                         "values; remove or replace them first.")
-    return x
 
 
 def _moments_to_shapes(mean: np.ndarray, var: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -97,7 +40,7 @@ def _moments_to_shapes(mean: np.ndarray, var: np.ndarray) -> tuple[np.ndarray, n
     return (np.clip(alpha, _MIN_SHAPE, _MAX_SHAPE), np.clip(beta, _MIN_SHAPE, _MAX_SHAPE))
 
 
-class BetaMixture1D(BaseEstimator):
+class BetaMixture1D(DensityMixin, BaseEstimator):
     """Mixture of Beta distributions on [0, 1], fitted by EM with a method-of-moments M-step.
 
     The E-step computes each component's responsibility for each point; the M-step sets
@@ -105,6 +48,14 @@ class BetaMixture1D(BaseEstimator):
     mean ``m`` and variance ``v`` of the data: ``alpha = m (m(1-m)/v - 1)``,
     ``beta = alpha (1-m)/m`` (Arazo et al., 2019). Components are sorted by mean, so the
     last one is the high-loss ("noisy") component.
+
+    **Input.** One variable: ``X`` of shape ``(n_samples,)`` or ``(n_samples, 1)`` (a
+    list, NumPy array, pandas Series or one-column DataFrame), finite, with values in
+    [0, 1] such as the output of :func:`normalize_losses`. Every method clamps the values
+    to ``[eps, 1 - eps]`` so that densities stay finite at the edges; values outside
+    [0, 1] are clamped the same way with a ``UserWarning``, since they usually mean the
+    losses were not normalised. More than one column, NaN or infinite values, sparse or
+    complex input raise a ``ValueError`` (``TypeError`` for sparse input).
 
     Parameters
     ----------
@@ -134,18 +85,28 @@ class BetaMixture1D(BaseEstimator):
         Whether EM met ``tol`` before ``max_iter``.
     lower_bound_ : float
         Mean log-likelihood of the training data at the last iteration.
+    lookup_grid_ : ndarray of shape (2001,)
+        Points of ``[eps, 1 - eps]`` where :meth:`posterior_noisy` is tabulated.
+    lookup_posterior_ : ndarray of shape (2001,)
+        The non-decreasing posterior of the last component on ``lookup_grid_``.
+    n_features_in_ : int
+        Always 1.
+    feature_names_in_ : ndarray of shape (1,)
+        The column name, when ``X`` was a one-column DataFrame with a string name.
 
     See Also
     --------
-    BMMLabelCleaner : fits this mixture on per-sample losses to flag noisy labels.
-    estimate_noise_rate : the mixture's estimate of the fraction of noisy labels.
+    fit_loss_mixture : normalises per-sample losses and fits this mixture on them.
+    GaussianLossMixture : the Gaussian alternative DivideMix uses.
+    sknoisy.detectors.BMMLabelCleaner : flags noisy labels with this mixture.
 
     Notes
     -----
     Initialisation is deterministic: the sorted data are cut into ``n_components``
     equal-count slices and each slice seeds one component, so no random state is
     needed. The method-of-moments M-step does not guarantee a monotone likelihood (it
-    is not the exact maximum-likelihood update), hence the ``max_iter`` cap.
+    is not the exact maximum-likelihood update), hence the ``max_iter`` cap. Fitting
+    costs ``O(n_samples * n_components)`` per iteration.
 
     References
     ----------
@@ -155,7 +116,7 @@ class BetaMixture1D(BaseEstimator):
     Examples
     --------
     >>> import numpy as np
-    >>> from sknoisy.detectors import BetaMixture1D
+    >>> from sknoisy.mixture import BetaMixture1D
     >>> rng = np.random.default_rng(0)
     >>> x = np.concatenate([rng.beta(2, 8, 700), rng.beta(8, 2, 300)])
     >>> bmm = BetaMixture1D().fit(x)
@@ -179,8 +140,23 @@ class BetaMixture1D(BaseEstimator):
         self.tol = tol
         self.eps = eps
 
-    def _clamp(self, x, name: str = "x") -> np.ndarray:
-        x = _as_finite_1d(np.ravel(x) if np.ndim(x) == 0 else x, name)
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        # A 1-D array is the natural shape of per-sample losses.
+        tags.input_tags.one_d_array = True
+        tags.target_tags.required = False
+        return tags
+
+    def _validate_x(self, X, *, reset: bool) -> np.ndarray:
+        """Return X as a 1-D float64 array clamped to [eps, 1 - eps]."""
+        x = validate_column(self, X, reset=reset)
+        outside = int(np.sum((x < 0) | (x > 1)))
+        if outside:
+            warnings.warn(
+                f"{type(self).__name__}: {outside} of {x.size} values lie outside [0, 1] "
+                f"(range [{x.min():.4g}, {x.max():.4g}]) and were clamped to [eps, 1 - eps]; "
+                "normalise them first, for example with sknoisy.mixture.normalize_losses.",
+                UserWarning, stacklevel=3)
         return np.clip(x, self.eps, 1.0 - self.eps)
 
     def _weighted_log_pdf(self, x: np.ndarray) -> np.ndarray:
@@ -193,7 +169,7 @@ class BetaMixture1D(BaseEstimator):
                 + np.log(x)[:, None] * (self.alphas_ - 1)
                 + np.log1p(-x)[:, None] * (self.betas_ - 1))
 
-    def fit(self, X: ArrayLike, y=None) -> BetaMixture1D:
+    def fit(self, X: ArrayLike, y: None = None) -> BetaMixture1D:
         """Fit the mixture to values in [0, 1].
 
         Parameters
@@ -210,19 +186,12 @@ class BetaMixture1D(BaseEstimator):
             The fitted mixture.
         """
         check_params(self)
-        x = np.asarray(X, dtype=np.float64)
-        if x.ndim == 2 and x.shape[1] == 1:
-            x = x.ravel()
-        x = _as_finite_1d(x, "X")
-        if np.any((x < 0) | (x > 1)):
-            raise ValueError(
-                f"BetaMixture1D: X must lie in [0, 1]; got values in [{x.min():.4g}, "
-                f"{x.max():.4g}]. Normalise first, for example with normalize_losses.")
-        if x.size < self.n_components:
-            raise ValueError(f"BetaMixture1D: {x.size} values cannot fit "
-                             f"n_components={self.n_components}; pass more data.")
-        x = np.clip(x, self.eps, 1.0 - self.eps)
+        x = self._validate_x(X, reset=True)
         k = self.n_components
+        if x.size < k:
+            # "1 sample" is the wording scikit-learn's checks expect for a single row.
+            raise ValueError(f"BetaMixture1D: got {x.size} sample(s), fewer than "
+                             f"n_components={k}; pass more data or fewer components.")
         # Equal-count slices of the sorted data seed the components: deterministic, and
         # it puts the components in increasing order of mean from the start.
         resp = np.zeros((x.size, k))
@@ -283,7 +252,7 @@ class BetaMixture1D(BaseEstimator):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples,)
+        X : array-like of shape (n_samples,) or (n_samples, 1)
             Values in [0, 1].
 
         Returns
@@ -292,36 +261,68 @@ class BetaMixture1D(BaseEstimator):
             Columns in the order of ``means_`` (increasing).
         """
         check_is_fitted(self)
-        return self._posterior(self._clamp(X, "X"))
+        return self._posterior(self._validate_x(X, reset=False))
 
     def predict(self, X: ArrayLike) -> np.ndarray:
         """Index of the most probable component for each value.
 
         Parameters
         ----------
-        X : array-like of shape (n_samples,)
+        X : array-like of shape (n_samples,) or (n_samples, 1)
             Values in [0, 1].
 
         Returns
         -------
         components : ndarray of shape (n_samples,)
+            Indices into ``means_``.
         """
         return np.argmax(self.predict_proba(X), axis=1)
+
+    def score_samples(self, X: ArrayLike) -> np.ndarray:
+        """Log-density of the mixture at each value.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples,) or (n_samples, 1)
+            Values in [0, 1].
+
+        Returns
+        -------
+        log_density : ndarray of shape (n_samples,)
+        """
+        check_is_fitted(self)
+        return logsumexp(self._weighted_log_pdf(self._validate_x(X, reset=False)), axis=1)
+
+    def score(self, X: ArrayLike, y: None = None) -> float:
+        """Mean log-density of the mixture over the values.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples,) or (n_samples, 1)
+            Values in [0, 1].
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        score : float
+            Mean of :meth:`score_samples`; higher means the data fit the mixture better.
+        """
+        return float(np.mean(self.score_samples(X)))
 
     def pdf(self, X: ArrayLike) -> np.ndarray:
         """Density of the fitted mixture at each value.
 
         Parameters
         ----------
-        X : array-like of shape (n_samples,)
+        X : array-like of shape (n_samples,) or (n_samples, 1)
             Values in [0, 1] (clamped to ``[eps, 1 - eps]``).
 
         Returns
         -------
         density : ndarray of shape (n_samples,)
         """
-        check_is_fitted(self)
-        return np.exp(logsumexp(self._weighted_log_pdf(self._clamp(X, "X")), axis=1))
+        return np.exp(self.score_samples(X))
 
     def posterior_noisy(self, X: ArrayLike) -> np.ndarray:
         """P(highest-mean component | x), made non-decreasing in x.
@@ -333,7 +334,7 @@ class BetaMixture1D(BaseEstimator):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples,)
+        X : array-like of shape (n_samples,) or (n_samples, 1)
             Values in [0, 1].
 
         Returns
@@ -342,19 +343,5 @@ class BetaMixture1D(BaseEstimator):
             Values in [0, 1], non-decreasing in ``X``.
         """
         check_is_fitted(self)
-        return np.interp(self._clamp(X, "X"), self.lookup_grid_, self.lookup_posterior_)
-
-    def score_samples(self, X: ArrayLike) -> np.ndarray:
-        """Log-density of the mixture at each value.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples,)
-            Values in [0, 1].
-
-        Returns
-        -------
-        log_density : ndarray of shape (n_samples,)
-        """
-        check_is_fitted(self)
-        return logsumexp(self._weighted_log_pdf(self._clamp(X, "X")), axis=1)
+        return np.interp(self._validate_x(X, reset=False), self.lookup_grid_,
+                         self.lookup_posterior_)

@@ -1,0 +1,175 @@
+"""Dynamic bootstrapping (Arazo et al., 2019): a bootstrapping loss weighted per sample by P(noisy)."""
+
+from __future__ import annotations
+
+import copy
+import inspect
+from numbers import Integral
+
+import numpy as np
+import torch
+
+from .._core._base import NoisyNetClassifier
+from .._core._record import RECORD_NAME, PerSampleRecord, per_sample_cross_entropy
+from .._core._validation import Interval, StrOptions
+from ..losses import BootstrappingLoss
+from ..mixture import fit_loss_mixture
+
+__all__ = ["DynamicBootstrappingClassifier"]
+
+# Arazo et al. keep the weights away from 0 and 1 so no sample is trusted (or
+# distrusted) completely.
+_W_MIN, _W_MAX = 1e-4, 1 - 1e-4
+
+
+def _takes_beta(criterion) -> bool:
+    try:
+        return "beta" in inspect.signature(criterion.forward).parameters
+    except (AttributeError, TypeError, ValueError):
+        return False
+
+
+class DynamicBootstrappingClassifier(NoisyNetClassifier):
+    """Classifier trained on targets mixed with its own predictions, per-sample weighted.
+
+    After ``warmup_epochs`` of cross-entropy, the target of sample ``i`` becomes
+    ``(1 - w_i) y_i + w_i z_i``, where ``z_i`` is the network's own (detached)
+    prediction and ``w_i = P(noisy | loss_i)`` comes from a two-component
+    :class:`~sknoisy.BetaMixture1D` fitted on the per-sample cross-entropy losses: the
+    loss is :class:`~sknoisy.losses.BootstrappingLoss` with a label weight
+    ``beta_i = 1 - w_i`` per sample. The cross-entropy of each sample's given label is
+    recorded during its SGD step (no extra pass over the data); from the last warm-up
+    epoch on, the mixture is refitted on each epoch's values and the next epoch trains
+    with the new weights.
+
+    Parameters
+    ----------
+    module : torch.nn.Module class or instance, default=None
+        As for :class:`~sknoisy.NoisyNetClassifier`.
+    warmup_epochs : int, default=10
+        Plain cross-entropy epochs before bootstrapping starts; the mixture is first
+        fitted at the end of the last warm-up epoch.
+    mode : {'hard', 'soft'}, default='hard'
+        ``'hard'``: ``z_i`` is the predicted class (one-hot); ``'soft'``: the
+        predicted probabilities (detached).
+    criterion : torch.nn.Module class or instance, default=BootstrappingLoss
+        A bootstrapping criterion whose ``forward`` takes a per-sample ``beta``; it is
+        built with ``mode``, ``detach=True`` and ``reduction='none'``.
+    **kwargs
+        Any :class:`~sknoisy.NoisyNetClassifier` parameter (``max_epochs``, ``lr``,
+        ``module__hidden_sizes``, ...).
+
+    Attributes
+    ----------
+    noise_weights_ : ndarray of shape (n_samples,)
+        ``w_i`` (P(noisy)) of each training sample from the mixture fitted on the
+        last epoch's losses; all 0 when training ended within the warm-up.
+    mixture_ : BetaMixture1D
+        The last fitted mixture (absent when training ended within the warm-up).
+    classes_, n_features_in_, n_samples_fit_, input_shape_, module_, history_
+        As in :class:`~sknoisy.NoisyNetClassifier`; ``history_`` also has
+        ``mean_noise_weight``, the mean ``w_i`` each bootstrapping epoch trained with.
+
+    See Also
+    --------
+    BMMLabelCleaner : uses the same mixture to drop or relabel samples instead.
+    sknoisy.losses.BootstrappingLoss : the loss with one ``beta`` for all samples.
+
+    Notes
+    -----
+    Both modes detach the prediction, so no gradient flows through the target. The
+    mixture is fitted on the samples inside the 5th-95th percentile range of the
+    losses, as in the paper. The reference code computes the losses in an
+    evaluation-mode pass instead; :class:`~sknoisy.callbacks.PerSampleRecord` offers
+    that (``eval_pass=True``) at the cost of one more forward pass per epoch.
+
+    References
+    ----------
+    .. [1] E. Arazo, D. Ortego, P. Albert, N. O'Connor, K. McGuinness. "Unsupervised
+       Label Noise Modeling and Loss Correction". ICML 2019.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import make_blobs
+    >>> from sknoisy.classifiers import DynamicBootstrappingClassifier
+    >>> X, y = make_blobs(n_samples=300, centers=3, random_state=0)
+    >>> clf = DynamicBootstrappingClassifier(warmup_epochs=5, max_epochs=10, lr=1e-2,
+    ...                                      random_state=0).fit(X, y)
+    >>> clf.noise_weights_.shape
+    (300,)
+    >>> bool(clf.score(X, y) > 0.8)
+    True
+    """
+
+    _parameter_constraints: dict = {
+        **NoisyNetClassifier._parameter_constraints,
+        "warmup_epochs": [Interval(Integral, 1, None, closed="left")],
+        "mode": [StrOptions({"hard", "soft"})],
+    }
+
+    def __init__(self, module=None, *, warmup_epochs=10, mode="hard",
+                 criterion=BootstrappingLoss, **kwargs):
+        super().__init__(module, criterion=criterion, **kwargs)
+        self.warmup_epochs = warmup_epochs
+        self.mode = mode
+
+    @property
+    def _default_callbacks(self):
+        record = PerSampleRecord(start_epoch=self.warmup_epochs,
+                                 loss=per_sample_cross_entropy, keep_results=False)
+        return [*super()._default_callbacks, (RECORD_NAME, record)]
+
+    def initialize_criterion(self):
+        criterion = self.criterion
+        if not _takes_beta(criterion):
+            raise TypeError(f"{type(self).__name__}: criterion {criterion!r} must take a "
+                            "per-sample beta in forward, like sknoisy.losses.BootstrappingLoss.")
+        settings = {**self.get_params_for("criterion"), "mode": self.mode, "detach": True,
+                    "reduction": "none"}
+        if isinstance(criterion, torch.nn.Module):
+            criterion = copy.deepcopy(criterion)
+            for key, value in settings.items():
+                setattr(criterion, key, value)
+        else:
+            criterion = criterion(**settings)
+        self.criterion_ = criterion
+        return self
+
+    # -- the weights ----------------------------------------------------------------------
+    def _fit_weights(self) -> bool:
+        """Refit the mixture on the last recorded epoch's losses and keep the weights.
+
+        Returns False when no epoch has been recorded in this fit yet (warm-up, or the
+        first epoch of a warm-started fit), leaving the weights as they were.
+        """
+        record = self.per_sample_record()
+        if self.current_epoch() < self.warmup_epochs or not record.n_recorded_:
+            return False
+        losses = record.epoch_losses().cpu().numpy().astype(np.float64)
+        self.mixture_, normalized = fit_loss_mixture(losses)
+        weights = self.mixture_.posterior_noisy(normalized).clip(_W_MIN, _W_MAX)
+        self._fit_state.noise_weights = torch.as_tensor(weights, dtype=torch.float32,
+                                                        device=self.device)
+        return True
+
+    def on_epoch_begin(self, net, dataset_train=None, dataset_valid=None, **kwargs):
+        super().on_epoch_begin(net, dataset_train, dataset_valid, **kwargs)
+        if self._fit_weights():
+            self.history.record("mean_noise_weight",
+                                float(self._fit_state.noise_weights.mean()))
+
+    def on_train_end(self, net, X=None, y=None, **kwargs):
+        super().on_train_end(net, X=X, y=y, **kwargs)
+        if self._fit_weights():
+            self.noise_weights_ = self._fit_state.noise_weights.cpu().numpy().astype(
+                np.float64)
+        else:
+            vars(self).pop("mixture_", None)
+            self.noise_weights_ = np.zeros(len(X))
+
+    def get_per_sample_loss(self, y_pred, y_true, X=None, training=False, indices=None):
+        """Bootstrapping loss with ``beta_i = 1 - w_i`` while training; else cross-entropy."""
+        weights = getattr(getattr(self, "_fit_state", None), "noise_weights", None)
+        if not training or weights is None or indices is None:
+            return per_sample_cross_entropy(y_pred, y_true)
+        return self.criterion_(y_pred, y_true, beta=1.0 - weights[indices])
