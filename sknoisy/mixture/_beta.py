@@ -14,10 +14,11 @@ from numbers import Integral, Real
 import numpy as np
 from numpy.typing import ArrayLike
 from scipy.special import betaln, logsumexp
-from sklearn.base import BaseEstimator, DensityMixin
+from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
 from .._core._validation import Interval, check_params
+from ._base import LossMixtureMixin
 from ._validation import validate_column
 
 __all__ = ["BetaMixture1D"]
@@ -40,7 +41,7 @@ def _moments_to_shapes(mean: np.ndarray, var: np.ndarray) -> tuple[np.ndarray, n
     return (np.clip(alpha, _MIN_SHAPE, _MAX_SHAPE), np.clip(beta, _MIN_SHAPE, _MAX_SHAPE))
 
 
-class BetaMixture1D(DensityMixin, BaseEstimator):
+class BetaMixture1D(LossMixtureMixin, BaseEstimator):
     """Mixture of Beta distributions on [0, 1], fitted by EM with a method-of-moments M-step.
 
     The E-step computes each component's responsibility for each point; the M-step sets
@@ -139,13 +140,6 @@ class BetaMixture1D(DensityMixin, BaseEstimator):
         self.max_iter = max_iter
         self.tol = tol
         self.eps = eps
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        # A 1-D array is the natural shape of per-sample losses.
-        tags.input_tags.one_d_array = True
-        tags.target_tags.required = False
-        return tags
 
     def _validate_x(self, X, *, reset: bool) -> np.ndarray:
         """Return X as a 1-D float64 array clamped to [eps, 1 - eps]."""
@@ -263,21 +257,6 @@ class BetaMixture1D(DensityMixin, BaseEstimator):
         check_is_fitted(self)
         return self._posterior(self._validate_x(X, reset=False))
 
-    def predict(self, X: ArrayLike) -> np.ndarray:
-        """Index of the most probable component for each value.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples,) or (n_samples, 1)
-            Values in [0, 1].
-
-        Returns
-        -------
-        components : ndarray of shape (n_samples,)
-            Indices into ``means_``.
-        """
-        return np.argmax(self.predict_proba(X), axis=1)
-
     def score_samples(self, X: ArrayLike) -> np.ndarray:
         """Log-density of the mixture at each value.
 
@@ -292,23 +271,6 @@ class BetaMixture1D(DensityMixin, BaseEstimator):
         """
         check_is_fitted(self)
         return logsumexp(self._weighted_log_pdf(self._validate_x(X, reset=False)), axis=1)
-
-    def score(self, X: ArrayLike, y: None = None) -> float:
-        """Mean log-density of the mixture over the values.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples,) or (n_samples, 1)
-            Values in [0, 1].
-        y : None
-            Ignored.
-
-        Returns
-        -------
-        score : float
-            Mean of :meth:`score_samples`; higher means the data fit the mixture better.
-        """
-        return float(np.mean(self.score_samples(X)))
 
     def pdf(self, X: ArrayLike) -> np.ndarray:
         """Density of the fitted mixture at each value.

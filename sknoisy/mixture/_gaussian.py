@@ -14,18 +14,19 @@ from numbers import Integral, Real
 import numpy as np
 from numpy.typing import ArrayLike
 from scipy.special import expit
-from sklearn.base import BaseEstimator, DensityMixin
+from sklearn.base import BaseEstimator
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.mixture import GaussianMixture
 from sklearn.utils.validation import check_is_fitted
 
 from .._core._validation import Interval, check_params
+from ._base import LossMixtureMixin
 from ._validation import validate_column
 
 __all__ = ["GaussianLossMixture"]
 
 
-class GaussianLossMixture(DensityMixin, BaseEstimator):
+class GaussianLossMixture(LossMixtureMixin, BaseEstimator):
     """Two-component 1-D Gaussian mixture whose higher-mean component is "noisy".
 
     A thin wrapper of scikit-learn's :class:`~sklearn.mixture.GaussianMixture` with
@@ -119,13 +120,6 @@ class GaussianLossMixture(DensityMixin, BaseEstimator):
         self.reg_covar = reg_covar
         self.random_state = random_state
 
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        # A 1-D array is the natural shape of per-sample losses.
-        tags.input_tags.one_d_array = True
-        tags.target_tags.required = False
-        return tags
-
     def fit(self, X: ArrayLike, y: None = None) -> GaussianLossMixture:
         """Fit the two-component mixture.
 
@@ -183,21 +177,6 @@ class GaussianLossMixture(DensityMixin, BaseEstimator):
         order = np.argsort(self.gmm_.means_[:, 0], kind="stable")
         return self.gmm_.predict_proba(x[:, None])[:, order]
 
-    def predict(self, X: ArrayLike) -> np.ndarray:
-        """Index of the most probable component for each value.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples,) or (n_samples, 1)
-            Values to score.
-
-        Returns
-        -------
-        components : ndarray of shape (n_samples,)
-            Indices into ``means_``: 1 for the high-loss component.
-        """
-        return np.argmax(self.predict_proba(X), axis=1)
-
     def score_samples(self, X: ArrayLike) -> np.ndarray:
         """Log-density of the mixture at each value.
 
@@ -212,23 +191,6 @@ class GaussianLossMixture(DensityMixin, BaseEstimator):
         """
         check_is_fitted(self)
         return self.gmm_.score_samples(validate_column(self, X, reset=False)[:, None])
-
-    def score(self, X: ArrayLike, y: None = None) -> float:
-        """Mean log-density of the mixture over the values.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples,) or (n_samples, 1)
-            Values to score.
-        y : None
-            Ignored.
-
-        Returns
-        -------
-        score : float
-            Mean of :meth:`score_samples`.
-        """
-        return float(np.mean(self.score_samples(X)))
 
     def posterior_noisy(self, X: ArrayLike) -> np.ndarray:
         """P(higher-mean component | x), made non-decreasing in x.
