@@ -9,7 +9,7 @@ from sknoisy.classifiers import (
     DynamicBootstrappingClassifier,
     PeerLossClassifier,
 )
-from sknoisy.detectors import BMMLabelCleaner, O2UNoiseDetector
+from sknoisy._registry import detector_names, make_detector
 from sknoisy.modules import MLP
 
 # The hidden width goes in through ``module`` rather than ``module__hidden_sizes``: skorch
@@ -20,8 +20,18 @@ from sknoisy.modules import MLP
 FAST_NET = dict(max_epochs=10, lr=1e-2, batch_size=32,
                 module=functools.partial(MLP, hidden_sizes=(16,)), random_state=0)
 
-FAST_DETECTOR = dict(random_state=0, estimator=NoisyNetClassifier(
-    batch_size=32, module=functools.partial(MLP, hidden_sizes=(16,))))
+# Every registered detector, built from the registry with a tiny network and the shortest
+# schedule it accepts: a new detector joins the common checks without a line here.
+FAST_DETECTOR = dict(random_state=0, warmup_epochs=3, n_cycles=1, cycle_length=2,
+                     estimator=NoisyNetClassifier(
+                         batch_size=32, module=functools.partial(MLP, hidden_sizes=(16,))))
+
+
+def _fast_detector(name):
+    accepted = make_detector(name).get_params(deep=False)
+    return make_detector(name, **{key: value for key, value in FAST_DETECTOR.items()
+                                  if key in accepted})
+
 
 CLASSIFIERS = [
     NoisyNetClassifier(**FAST_NET),
@@ -31,10 +41,7 @@ CLASSIFIERS = [
     CoTeachingClassifier(forget_rate=0.2, num_gradual=3, **FAST_NET),
 ]
 
-DETECTORS = [
-    O2UNoiseDetector(warmup_epochs=3, n_cycles=1, cycle_length=2, **FAST_DETECTOR),
-    BMMLabelCleaner(warmup_epochs=4, **FAST_DETECTOR),
-]
+DETECTORS = [_fast_detector(name) for name in detector_names()]
 
 ALL_ESTIMATORS = CLASSIFIERS + DETECTORS
 

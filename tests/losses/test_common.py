@@ -1,8 +1,8 @@
-"""Behaviour every sknoisy criterion shares: reductions, input checks, devices, docstrings."""
+"""Behaviour every sknoisy criterion shares: reductions, input checks, devices, docstrings.
+
+The docstring examples themselves run once, in tests/test_docs.py."""
 
 import copy
-import doctest
-import importlib
 import inspect
 import pickle
 
@@ -64,7 +64,8 @@ def test_all_lists_every_public_loss():
     public = {name for name, obj in vars(losses).items()
               if inspect.isclass(obj) and issubclass(obj, torch.nn.Module)}
     assert set(losses.__all__) == public
-    assert len(losses.__all__) == 9
+    # Every public criterion is in the tables below, so every shared test runs on it.
+    assert {type(make("none")).__name__ for make in ALL.values()} == public
 
 
 @pytest.mark.parametrize("name", sorted(PER_SAMPLE))
@@ -79,10 +80,13 @@ def test_reduction_none_mean_sum_are_consistent(name):
     torch.testing.assert_close(per_sample.mean(), mean)
 
 
-@pytest.mark.parametrize("name", sorted(PER_SAMPLE))
-def test_reduction_default_is_mean(name):
-    criterion = PER_SAMPLE[name]("mean")
-    assert inspect.signature(type(criterion)).parameters["reduction"].default == "mean"
+def test_reduction_default_is_mean():
+    # One check per class (PER_SAMPLE has several settings of some): built without
+    # ``reduction``, each criterion returns the same scalar as with reduction='mean'.
+    for cls in {type(make("mean")) for make in PER_SAMPLE.values()}:
+        default, mean = _call(cls(), LOGITS, TARGET), _call(cls(reduction="mean"), LOGITS, TARGET)
+        assert default.shape == (), cls.__name__
+        torch.testing.assert_close(default, mean, msg=cls.__name__)
 
 
 def test_dmi_has_no_reduction_argument():
@@ -249,15 +253,6 @@ def test_empty_batch_follows_torch_conventions():
     assert torch.isnan(GCELoss()(logits, target)) == torch.isnan(F.cross_entropy(logits, target))
     with pytest.raises(ValueError, match="batch is empty"):
         DMILoss()(logits, target)
-
-
-@pytest.mark.parametrize("module", ["_base", "_bootstrapping", "_disturb", "_distillation",
-                                    "_dmi", "_gce", "_peer", "_sce", "_smoothing"])
-def test_docstring_examples_run(module):
-    mod = importlib.import_module(f"sknoisy.losses.{module}")
-    result = doctest.testmod(mod, optionflags=doctest.NORMALIZE_WHITESPACE)
-    assert result.attempted > 0
-    assert result.failed == 0
 
 
 @pytest.mark.parametrize("name", sorted(losses.__all__))
