@@ -8,13 +8,14 @@ input end the command with exit status 2 and a one-line message.
 from __future__ import annotations
 
 import argparse
-import shlex
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
+from ._registry import METHODS, MissingDependencyError, detector_names, make_detector
 
 __all__ = ["build_parser", "encode_features", "main", "read_table"]
 
@@ -174,16 +175,10 @@ def _check_label(table: pd.DataFrame, column: str, path: Path):
     return values
 
 
-def _build_detector(method: str, epochs, random_state: int):
-    from .detectors import BMMLabelCleaner, O2UNoiseDetector
-
-    kwargs = {} if epochs is None else {"warmup_epochs": epochs}
-    cls = BMMLabelCleaner if method == "bmm" else O2UNoiseDetector
-    return cls(random_state=random_state, **kwargs)
-
-
 def _ranked(table, label_column, labels, detector, X) -> pd.DataFrame:
-    codes = np.asarray(detector.net_.predict(X))
+    # The detector trains its network on the encoded labels, so it predicts positions
+    # in classes_.
+    codes = np.asarray(detector.estimator_.predict(X), dtype=np.int64)
     scores = detector.noise_scores_
     out = pd.DataFrame({
         "row_index": table.index, "noise_score": scores, "is_suspect": detector.is_noisy_,
@@ -234,7 +229,8 @@ def _detect(args) -> int:
     if args.threads:
         import torch
         torch.set_num_threads(args.threads)
-    detector = _build_detector(args.method, args.epochs, args.random_state)
+    detector = make_detector(args.method, random_state=args.random_state,
+                             **({} if args.epochs is None else {"warmup_epochs": args.epochs}))
     start = time.perf_counter()
     try:
         detector.fit(X, labels)
@@ -274,6 +270,7 @@ def build_parser() -> argparse.ArgumentParser:
     ('detect', 'o2u', None)
     """
     from .benchmark import add_benchmark_arguments
+    from .benchmark._cli import DESCRIPTION, EPILOG
 
     parser = argparse.ArgumentParser(
         prog="sknoisy", description="Learning with noisy labels: find suspect labels in a "
@@ -285,8 +282,9 @@ def build_parser() -> argparse.ArgumentParser:
         "is wrong (O2U-Net or a Beta mixture on per-sample losses of a small network).")
     detect.add_argument("data", help="input file: .csv, .tsv, .parquet (never modified)")
     detect.add_argument("--label-column", required=True, help="name of the label column")
-    detect.add_argument("--method", choices=["o2u", "bmm"], default="o2u",
-                        help="o2u: O2UNoiseDetector (default); bmm: BMMLabelCleaner")
+    detect.add_argument("--method", choices=detector_names(), default="o2u",
+                        help="; ".join(f"{name}: {METHODS[name].detector.split(':')[1]}"
+                                       for name in detector_names()) + " (default: o2u)")
     detect.add_argument("--out", default=None,
                         help="write every row ranked by noise score here (.csv/.parquet)")
     detect.add_argument("--force", action="store_true", help="replace an existing --out")
@@ -303,9 +301,10 @@ def build_parser() -> argparse.ArgumentParser:
     detect.add_argument("--threads", type=int, default=None,
                         help="torch.set_num_threads (default: torch's choice)")
     bench = sub.add_parser(
-        "benchmark", help="benchmark noisy-label methods against cross-entropy",
-        description="Benchmark noisy-label methods against cross-entropy: clean-test "
-        "accuracy, detection AUPRC and fit time; writes results.md and PNG plots.")
+        "benchmark", help="benchmark noisy-label methods against cross-entropy, from "
+        "options or a configuration file", description=DESCRIPTION,
+        epilog=EPILOG % {"prog": "sknoisy benchmark"},
+        formatter_class=argparse.RawDescriptionHelpFormatter)
     add_benchmark_arguments(bench)
     return parser
 
@@ -329,20 +328,17 @@ def main(argv=None) -> int:
     >>> main(["detect", "missing.csv", "--label-column", "y"])
     2
     """
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    try:
-        if args.command == "detect":
-            return _detect(args)
-        from .benchmark import print_run, run_from_args
+    argv = sys.argv[1:] if argv is None else list(argv)
+    args = build_parser().parse_args(argv)
+    if args.command == "benchmark":
+        from .benchmark import benchmark_main
 
-        argv = sys.argv[1:] if argv is None else list(argv)
-        command = " ".join(["sknoisy", *map(shlex.quote, argv)])
-        start = time.perf_counter()
-        result, paths = run_from_args(args, command)
-        print_run(result, paths, command, time.perf_counter() - start)
-        return 0
-    except (InputError, ValueError, FileExistsError, FileNotFoundError) as exc:
+        # Parsed again by the runner's own front end, which also reads --config files.
+        return benchmark_main(argv[argv.index("benchmark") + 1:], prog="sknoisy benchmark")
+    try:
+        return _detect(args)
+    except (InputError, ValueError, FileExistsError, FileNotFoundError,
+            MissingDependencyError) as exc:
         message = " ".join(str(exc).split())
         print(f"sknoisy {args.command}: error: {message}", file=sys.stderr)
         return 2

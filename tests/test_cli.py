@@ -177,13 +177,34 @@ def test_encode_features_one_hot_and_imputes():
     np.testing.assert_allclose(X[:, 0].mean(), 0.0, atol=1e-6)
 
 
-@pytest.mark.parametrize("command, option", [("detect", "--label-column"),
-                                             ("benchmark", "--noise-rates")])
-def test_cli_help_of_each_subcommand(command, option, capsys):
+@pytest.mark.parametrize("command, options", [
+    ("detect", ["--label-column", "o2u: O2UNoiseDetector; bmm: BMMLabelCleaner"]),
+    ("benchmark", ["--noise-rates", "--config", "--part", "--per-epoch", "--memory",
+                   "--reference", "benchmarks/configs/", "ce_early_stop"]),
+])
+def test_cli_help_of_each_subcommand(command, options, capsys):
     with pytest.raises(SystemExit) as exc:
         main([command, "--help"])
     assert exc.value.code == 0
-    assert option in capsys.readouterr().out
+    text = " ".join(capsys.readouterr().out.split())
+    for option in options:
+        assert option in text
+
+
+def test_cli_detect_methods_come_from_the_registry(csv_file, monkeypatch, capsys):
+    from sknoisy._registry import METHODS, Method
+
+    # A registered detector is a --method choice; one whose optional package is missing
+    # stays listed and is refused by name.
+    monkeypatch.setitem(METHODS, "needs_cleanlab", Method(
+        lambda c: None, "a detector on cleanlab", requires=("cleanlab",),
+        detector="sknoisy.detectors:BMMLabelCleaner"))
+    monkeypatch.setitem(sys.modules, "cleanlab", None)
+    status, _, stderr = _run(["detect", csv_file, "--label-column", "species", "--method",
+                              "needs_cleanlab", *FAST], capsys)
+    assert status == 2
+    assert stderr.startswith("sknoisy detect: error: method 'needs_cleanlab' needs the "
+                             "optional package cleanlab: pip install cleanlab")
 
 
 def test_cli_benchmark_subcommand_writes_results(tmp_path, capsys):
@@ -194,7 +215,21 @@ def test_cli_benchmark_subcommand_writes_results(tmp_path, capsys):
     assert status == 0
     text = (out / "results.md").read_text()
     assert "| ce |" in text and "sknoisy benchmark --datasets wine" in text
-    assert "| ce |" in stdout
+    assert "| ce |" in stdout and "| ce_early_stop |" in stdout
+
+
+def test_cli_benchmark_runs_a_configuration_file(tmp_path, capsys):
+    config = tmp_path / "tiny.toml"
+    config.write_text('datasets = ["wine"]\nmethods = ["gce"]\nnoise = ["pairflip:0.2"]\n')
+    out = tmp_path / "bench"
+    status, stdout, _ = _run(["benchmark", "--config", config, "--seeds", "1", "--epochs",
+                              "1", "--quiet", "--threads", "1", "--out", out], capsys)
+    assert status == 0
+    text = (out / "results.md").read_text()
+    assert "| gce |" in text and "| method | pairflip 0.2 |" in text
+    assert f"sknoisy benchmark --config {config}" in text
+    status, _, stderr = _run(["benchmark", "--config", tmp_path / "absent.toml"], capsys)
+    assert status == 2 and "no such file" in stderr
 
 
 def test_cli_console_entry_point_exit_status(tmp_path):

@@ -78,7 +78,7 @@ class PerSampleRecord(Callback):
         Encoded class predicted for each sample in the last recorded epoch.
     last_proba_ : ndarray of shape (n_samples, n_classes)
         Only with ``proba=True``.
-    loss_trajectories_ : ndarray of shape (n_recorded_, n_samples)
+    loss_trajectories_ : ndarray of shape (n_epochs_recorded, n_samples)
         Only with ``trajectories=True``; NaN where a sample was not seen.
 
     Notes

@@ -1,4 +1,4 @@
-"""Writing a run's files (results.md, results.csv, PNG plots) into the output folder.
+"""Writing a run's files (results.md, results.csv, curves.csv, PNG plots) into a folder.
 
 The folder may hold other files: the runner writes only its own names, keeps a list of
 them (``.sknoisy-benchmark-files``) and refuses to replace a file of the same name that
@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pandas as pd
+
 from ._report import format_markdown, summarise
 from ._runner import BenchmarkResult
 
@@ -17,12 +19,17 @@ __all__ = ["planned_files", "prepare_output", "write_outputs"]
 MANIFEST = ".sknoisy-benchmark-files"
 
 
-def _accuracy_name(dataset, noise_type) -> str:
-    return f"accuracy_{dataset}_{noise_type}.png"
+def _data_name(dataset, n, sizes) -> str:
+    # The size is part of the name only when the run has several.
+    return f"{dataset}_n{n}" if len(sizes) > 1 else dataset
 
 
-def _pr_name(dataset, noise_type, rate) -> str:
-    return f"pr_{dataset}_{noise_type}_{rate:g}.png"
+def _accuracy_name(data_name, noise_type) -> str:
+    return f"accuracy_{data_name}_{noise_type}.png"
+
+
+def _pr_name(data_name, noise_type, rate) -> str:
+    return f"pr_{data_name}_{noise_type}_{rate:g}.png"
 
 
 def planned_files(config: dict) -> list[str]:
@@ -31,7 +38,9 @@ def planned_files(config: dict) -> list[str]:
     Parameters
     ----------
     config : dict
-        ``BenchmarkResult.config``-like: ``datasets``, ``noise_types``, ``noise_rates``.
+        ``BenchmarkResult.config``-like: ``datasets``, ``settings`` (noise type and
+        rate pairs; or ``noise_types`` and ``noise_rates``, all combined), and
+        optionally ``n_train`` (list of sizes) and ``per_epoch``.
 
     Returns
     -------
@@ -40,15 +49,22 @@ def planned_files(config: dict) -> list[str]:
     Examples
     --------
     >>> from sknoisy.benchmark import planned_files
-    >>> planned_files({"datasets": ["wine"], "noise_types": ["symmetric"],
-    ...                "noise_rates": [0.2]})
+    >>> planned_files({"datasets": ["wine"], "settings": [("symmetric", 0.2)]})
     ['results.md', 'results.csv', 'accuracy_wine_symmetric.png', 'pr_wine_symmetric_0.2.png']
     """
-    names = ["results.md", "results.csv"]
+    names = ["results.md", "results.csv"] + (["curves.csv"] if config.get("per_epoch")
+                                             else [])
+    sizes = config.get("n_train")
+    sizes = list(sizes) if isinstance(sizes, (list, tuple)) else [sizes]
+    settings = config.get("settings") or [(t, r) for t in config["noise_types"]
+                                          for r in config["noise_rates"]]
     for dataset in config["datasets"]:
-        for noise_type in config["noise_types"]:
-            names.append(_accuracy_name(dataset, noise_type))
-            names += [_pr_name(dataset, noise_type, r) for r in config["noise_rates"]]
+        for n in sizes:
+            data_name = _data_name(dataset, n, sizes)
+            for noise_type in dict.fromkeys(t for t, _ in settings):
+                names.append(_accuracy_name(data_name, noise_type))
+                names += [_pr_name(data_name, noise_type, r) for t, r in settings
+                          if t == noise_type]
     return names
 
 
@@ -84,7 +100,7 @@ def prepare_output(out, config: dict, *, force: bool = False) -> Path:
     --------
     >>> import tempfile
     >>> from sknoisy.benchmark import prepare_output
-    >>> cfg = {"datasets": ["wine"], "noise_types": ["symmetric"], "noise_rates": [0.2]}
+    >>> cfg = {"datasets": ["wine"], "settings": [("symmetric", 0.2)]}
     >>> with tempfile.TemporaryDirectory() as tmp:
     ...     prepare_output(tmp + "/new/folder", cfg).is_dir()
     True
@@ -107,12 +123,12 @@ def _save(fig, path: Path) -> None:
     fig.savefig(path, dpi=110)
 
 
-def _plot_accuracy(summary, dataset, noise_type, path: Path) -> bool:
+def _plot_accuracy(block, title: str, path: Path) -> bool:
     """Accuracy per method: bars for a single rate, lines over the rates otherwise."""
     from matplotlib import colormaps
     from matplotlib.figure import Figure
 
-    block = summary[(summary["dataset"] == dataset) & (summary["noise_type"] == noise_type)]
+    block = block[block["accuracy_mean"].notna()]  # detectors alone do not classify
     if block.empty:
         return False
     methods = list(dict.fromkeys(block["method"]))
@@ -129,7 +145,7 @@ def _plot_accuracy(summary, dataset, noise_type, path: Path) -> bool:
         ax.set_xlabel("clean-test accuracy (mean ± std over seeds)")
         low = float((block["accuracy_mean"] - block["accuracy_std"].fillna(0.0)).min())
         ax.set_xlim(max(0.0, low - 0.05), 1.0)
-        ax.set_title(f"{dataset}, {noise_type} noise, rate {block['noise_rate'].iloc[0]:g}")
+        ax.set_title(f"{title}, rate {block['noise_rate'].iloc[0]:g}")
     else:
         for i, (method, rows) in enumerate(block.groupby("method", sort=False)):
             rows = rows.sort_values("noise_rate")
@@ -138,7 +154,7 @@ def _plot_accuracy(summary, dataset, noise_type, path: Path) -> bool:
                         color=colors(i), label=method)
         ax.set_xlabel("noise rate")
         ax.set_ylabel("clean-test accuracy")
-        ax.set_title(f"{dataset}, {noise_type} noise")
+        ax.set_title(title)
         ax.legend(fontsize="small")
     ax.grid(alpha=0.3)
     _save(fig, path)
@@ -160,9 +176,16 @@ def _plot_detection(is_flipped, scores, title, path: Path) -> bool:
     return True
 
 
+def _curves_frame(curves: dict) -> pd.DataFrame:
+    keys = ["dataset", "n_train", "noise_type", "noise_rate", "seed", "method"]
+    rows = [dict(zip(keys, key), epoch=epoch, test_accuracy=value)
+            for key, curve in curves.items() for epoch, value in enumerate(curve, start=1)]
+    return pd.DataFrame(rows)
+
+
 def write_outputs(result: BenchmarkResult, out, *, command: str | None = None,
                   force: bool = False) -> list[Path]:
-    """Write results.md, results.csv and the plots of ``result`` into ``out``.
+    """Write results.md, results.csv, curves.csv and the plots of ``result`` into ``out``.
 
     Files a previous run listed as its own but this run did not produce are removed,
     so the folder never mixes two runs.
@@ -198,18 +221,24 @@ def write_outputs(result: BenchmarkResult, out, *, command: str | None = None,
     written = [out / "results.md", out / "results.csv"]
     written[0].write_text(format_markdown(result, command), encoding="utf-8")
     result.records.to_csv(written[1], index=False)
+    if result.curves:
+        written.append(out / "curves.csv")
+        _curves_frame(result.curves).to_csv(written[-1], index=False)
     summary = summarise(result)
     cfg = result.config
-    for dataset in cfg["datasets"]:
-        for noise_type in cfg["noise_types"]:
-            path = out / _accuracy_name(dataset, noise_type)
-            if _plot_accuracy(summary, dataset, noise_type, path):
+    sizes = cfg.get("n_train") or [None]
+    for (dataset, n), block in summary.groupby(["dataset", "n_train"], sort=False):
+        data_name = _data_name(dataset, n, sizes)
+        for noise_type, rows in block.groupby("noise_type", sort=False):
+            path = out / _accuracy_name(data_name, noise_type)
+            if _plot_accuracy(rows, f"{data_name}, {noise_type} noise", path):
                 written.append(path)
-            for rate in cfg["noise_rates"]:
-                flipped, scores = result.detection.get((dataset, noise_type, rate),
+            for rate in dict.fromkeys(rows["noise_rate"]):
+                flipped, scores = result.detection.get((dataset, n, noise_type, rate),
                                                        (None, {}))
-                path = out / _pr_name(dataset, noise_type, rate)
-                title = f"{dataset}, {noise_type} {rate:g}: detection (seed {cfg['seeds'][0]})"
+                path = out / _pr_name(data_name, noise_type, rate)
+                title = (f"{data_name}, {noise_type} {rate:g}: detection "
+                         f"(seed {cfg['seeds'][0]})")
                 if flipped is not None and _plot_detection(flipped, scores, title, path):
                     written.append(path)
     names = {p.name for p in written}

@@ -1,0 +1,239 @@
+"""Every built-in method of sknoisy, registered by name with how to build it.
+
+This is the one list that :func:`sknoisy.find_noisy_labels`, ``sknoisy detect`` and
+``sknoisy benchmark`` read (through :mod:`sknoisy._registry`). Adding a method is one
+entry in ``_ENTRIES`` below; a noise detector also names its class (``detector=``), which
+makes it a choice of ``find_noisy_labels(method=...)`` and ``sknoisy detect --method``.
+Classes are named by import path and imported only when an entry is used.
+"""
+
+from __future__ import annotations
+
+from functools import partial
+
+import numpy as np
+
+from ._registry import Method, MethodContext, register_method, resolve
+
+__all__: list = []
+
+
+# -- readouts and staged fits ------------------------------------------------------------
+def _detector_of(estimator):
+    steps = getattr(estimator, "steps", None)
+    return steps[0][1] if steps else estimator
+
+
+def _detection(estimator, X_test=None, y_test=None) -> dict:
+    detector = _detector_of(estimator)
+    return {"scores": detector.noise_scores_, "mask": detector.is_noisy_,
+            "rate": detector.noise_rate_}
+
+
+def _fit_cleaner_then_net(pipeline, X, y, stage) -> None:
+    # What Pipeline.fit does for (detector, net), split so the detection is timed alone.
+    detector, net = pipeline.steps[0][1], pipeline.steps[-1][1]
+    with stage("detect"):
+        X_kept, y_kept = detector.fit_resample(X, y)
+    net.fit(X_kept, y_kept)
+
+
+def _fit_clean_learning(model, X, y, stage) -> None:
+    with stage("detect"):
+        issues = model.find_label_issues(X, y)
+    # Given the issues, CleanLearning skips its own cross-validation.
+    model.fit(X, y, label_issues=issues)
+
+
+def _clean_learning_detection(model, X_test=None, y_test=None) -> dict:
+    issues = model.label_issues_df
+    # label_quality is high for a trustworthy label; flip it into a noise score.
+    return {"scores": 1.0 - issues["label_quality"].to_numpy(dtype=np.float64),
+            "mask": issues["is_label_issue"].to_numpy(dtype=bool),
+            "rate": float(issues["is_label_issue"].mean())}
+
+
+def _teacher_accuracy(model, X_test, y_test) -> dict:
+    predicted = np.asarray(model.teacher_.predict(X_test))
+    return {"teacher_accuracy": float(np.mean(predicted == np.asarray(y_test)))}
+
+
+# -- builders ----------------------------------------------------------------------------
+def _early_stopped(c: MethodContext):
+    ValidSplit, EarlyStopping = resolve("skorch.dataset:ValidSplit"), resolve(
+        "skorch.callbacks:EarlyStopping")
+    return c.net(train_split=ValidSplit(c.validation_fraction, stratified=True,
+                                        random_state=c.seed),
+                 callbacks=[("early_stopping", EarlyStopping(
+                     monitor="valid_acc", lower_is_better=False, patience=10,
+                     load_best=True))])
+
+
+def _loss(name: str, warmup_epochs: int = 0, **params):
+    def build(c: MethodContext):
+        return c.net(criterion=resolve(f"sknoisy.losses:{name}"), warmup_epochs=warmup_epochs,
+                     **{f"criterion__{k}": v for k, v in params.items()})
+    return build
+
+
+def _lr_factor_after(epoch: int, warmup: int, factor: float) -> float:
+    return 1.0 if epoch < warmup else factor
+
+
+def _dmi(c: MethodContext, warmup: int = 5):
+    LRScheduler, LambdaLR = resolve("skorch.callbacks:LRScheduler"), resolve(
+        "torch.optim.lr_scheduler:LambdaLR")
+    # The DMI paper fine-tunes a CE-trained model at a much smaller learning rate; at the
+    # warm-up's rate DMI undoes the warm-up on 10 classes.
+    drop = LRScheduler(LambdaLR, lr_lambda=partial(_lr_factor_after, warmup=warmup,
+                                                   factor=0.1))
+    return c.net(criterion=resolve("sknoisy.losses:DMILoss"), warmup_epochs=warmup,
+                 callbacks=[("lr_drop", drop)])
+
+
+def _coteaching(variant: str, forget_rate=None):
+    def build(c: MethodContext):
+        extra = {"init_epoch": min(20, c.epochs // 3)} if variant == "plus" else {}
+        rate = c.noise_rate if forget_rate is None else forget_rate
+        return c.net(resolve("sknoisy.classifiers:CoTeachingClassifier"), forget_rate=rate,
+                     variant=variant, **extra)
+    return build
+
+
+def _distilled(teacher=None, **params):
+    def build(c: MethodContext):
+        student = resolve("sknoisy.classifiers:DistilledStudentClassifier")
+        # An unfitted core net as teacher is fitted by the student on the same labels.
+        return c.net(student, teacher=c.net() if teacher == "net" else teacher, **params)
+    return build
+
+
+def _o2u_detector(c: MethodContext):
+    warmup = c.warmup_epochs()
+    # The detector's default network (SGD with momentum), with the run's seed and device.
+    estimator = c.net(optimizer=resolve("torch.optim:SGD"), lr=0.01, optimizer__momentum=0.9)
+    return resolve("sknoisy.detectors:O2UNoiseDetector")(
+        estimator=estimator, warmup_epochs=warmup, n_cycles=2,
+        cycle_length=max(1, min(5, warmup // 2)), random_state=c.seed)
+
+
+def _bmm_detector(c: MethodContext):
+    return resolve("sknoisy.detectors:BMMLabelCleaner")(
+        estimator=c.net(), warmup_epochs=c.warmup_epochs(), random_state=c.seed)
+
+
+def _then_net(detector_builder):
+    def build(c: MethodContext):
+        return resolve("sknoisy.pipeline:make_pipeline")(detector_builder(c), c.net())
+    return build
+
+
+def _clean_learning(c: MethodContext):
+    return resolve("cleanlab.classification:CleanLearning")(
+        c.net(), seed=c.seed, cv_n_folds=c.cv_folds, verbose=False,
+        find_label_issues_kwargs={"n_jobs": 1})
+
+
+def _probe(method: str):
+    def build(c: MethodContext):
+        return resolve("sknoisy.benchmark._baselines:NoiseRateProbe")(c.net(), method=method)
+    return build
+
+
+def _reference(name: str):
+    def build(c: MethodContext):
+        return resolve(f"sknoisy.benchmark._baselines:{name}")(c)
+    return build
+
+
+def _rate_of(attribute: str):
+    def readout(estimator, X_test=None, y_test=None) -> dict:
+        return {"rate": float(getattr(estimator, attribute))}
+    return readout
+
+
+_CE = "cross-entropy"
+_ENTRIES = {
+    # References every accuracy table carries.
+    "ce_clean": Method(lambda c: c.net(), f"{_CE} on the clean labels (the ceiling, not a "
+                       "method)", clean_labels=True),
+    "ce": Method(lambda c: c.net(), f"{_CE} on the noisy labels for the whole budget (the "
+                 "baseline)"),
+    "ce_early_stop": Method(_early_stopped, f"{_CE} stopped at its best epoch on a noisy "
+                            "validation split (patience 10)"),
+    # Robust losses on the core network.
+    "gce": Method(_loss("GCELoss", q=0.7), "generalized cross-entropy, q=0.7"),
+    "sce": Method(_loss("SCELoss", alpha=0.1, beta=1.0),
+                  "symmetric cross-entropy, alpha=0.1, beta=1"),
+    "gce_truncated": Method(_loss("GCELoss", warmup_epochs=5, q=0.7, k=0.5),
+                            "truncated GCE, q=0.7, k=0.5, 5 cross-entropy warm-up epochs",
+                            default=False),
+    "mae": Method(_loss("MAELoss"), "mean absolute error, 1 - p_y", default=False),
+    "bootstrap_soft": Method(_loss("BootstrappingLoss", mode="soft"), "soft bootstrapping, "
+                             "beta=0.95, prediction not detached", default=False),
+    "bootstrap_hard": Method(_loss("BootstrappingLoss", mode="hard"),
+                             "hard bootstrapping, beta=0.8", default=False),
+    "dmi": Method(_dmi, "DMI after 5 cross-entropy warm-up epochs, then lr x 0.1",
+                  default=False),
+    "label_smoothing": Method(_loss("LabelSmoothingLoss", epsilon=0.1),
+                              "label smoothing, epsilon=0.1 over all classes", default=False),
+    "disturb_label": Method(_loss("DisturbLabelLoss", alpha=0.1), "DisturbLabel, alpha=0.1",
+                            default=False),
+    # Classifiers.
+    "coteaching": Method(_coteaching("standard"), "Co-teaching, forget rate = the nominal "
+                         "noise rate (as in the paper)"),
+    "coteaching_plus": Method(_coteaching("plus"), "Co-teaching+, forget rate = the "
+                              "nominal noise rate"),
+    "coteaching_auto": Method(_coteaching("standard", forget_rate="auto"),
+                              "Co-teaching with forget_rate='auto'",
+                              readout=_rate_of("forget_rate_"), default=False),
+    "peer": Method(lambda c: c.net(resolve("sknoisy.classifiers:PeerLossClassifier"),
+                                   alpha=1.0, warmup_epochs=5),
+                   "peer loss, alpha=1, 5 warm-up epochs"),
+    "distill_self": Method(_distilled("self"), "Tf-KD self-distillation (the teacher is a "
+                           "trained copy of the student, 3-fold cross-fitted)"),
+    "distill_self_insample": Method(
+        _distilled("self", teacher_cv=None), "Tf-KD self-distillation, in-sample teacher "
+        "(as in the paper)", default=False),
+    "distill_ce_teacher": Method(
+        _distilled("net", teacher_cv=None), "student of a cross-entropy net fitted on all "
+        "rows (in-sample soft labels; its time includes the teacher)",
+        readout=_teacher_accuracy, default=False),
+    "distill_cv": Method(_distilled("net", teacher_cv=3), "student of a cross-entropy net "
+                         "cross-fitted on 3 folds (out-of-fold soft labels)",
+                         readout=_teacher_accuracy, default=False),
+    "distill_reg": Method(_distilled("reg"), "Tf-KD reg (hand-made teacher, confidence 0.9)",
+                          default=False),
+    "distill_2gen": Method(
+        _distilled("self", teacher_cv=None, n_generations=2, student_noise=0.1,
+                   module__dropout=0.3),
+        "2 noisy-student generations (in-sample self teacher, dropout 0.3, input noise 0.1)",
+        default=False),
+    # Noise detectors: a detector, then the core network on the rows it keeps.
+    "o2u": Method(_then_net(_o2u_detector), "O2U-Net detector (estimated rate) drops "
+                  "suspects, then cross-entropy", detector="sknoisy.detectors:O2UNoiseDetector",
+                  readout=_detection, fit=_fit_cleaner_then_net),
+    "bmm": Method(_then_net(_bmm_detector), "BMM label cleaner drops suspects, then "
+                  "cross-entropy", detector="sknoisy.detectors:BMMLabelCleaner",
+                  readout=_detection, fit=_fit_cleaner_then_net),
+    "o2u_detect": Method(_o2u_detector, "the O2U-Net detector alone (no classifier)",
+                         readout=_detection, default=False),
+    "bmm_detect": Method(_bmm_detector, "the BMM label cleaner alone (no classifier)",
+                         readout=_detection, default=False),
+    "cleanlab": Method(_clean_learning, "cleanlab CleanLearning (k-fold out-of-sample "
+                       "probabilities) around the same net", requires=("cleanlab",),
+                       readout=_clean_learning_detection, fit=_fit_clean_learning),
+    # References of the timing and noise-rate tables.
+    "cj_rate": Method(_probe("confident_joint"), "confident-joint noise rate of a "
+                      "cross-entropy net's probabilities on its training rows",
+                      readout=_rate_of("noise_rate_"), default=False),
+    "mixture_rate": Method(_probe("mixture"), "Beta-mixture noise rate of a cross-entropy "
+                           "net's per-sample losses on its training rows",
+                           readout=_rate_of("noise_rate_"), default=False),
+    "hand_loop": Method(_reference("hand_loop_classifier"), "a hand-written PyTorch loop, "
+                        "same MLP, Adam and batches", default=False),
+    "stock_skorch": Method(_reference("stock_skorch_classifier"), "skorch's own "
+                           "NeuralNetClassifier, same MLP, Adam and batches", default=False),
+}
+for _name, _method in _ENTRIES.items():
+    register_method(_name, _method)
