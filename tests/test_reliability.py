@@ -117,15 +117,21 @@ def test_inputs_never_modified(estimator, data):
 
 
 @pytest.mark.parametrize("estimator", ALL_ESTIMATORS, ids=IDS)
-def test_same_seed_same_outputs(estimator, data):
+def test_same_seed_same_outputs_other_seed_other_outputs(estimator, data):
+    # The determinism test of every estimator; method test files need no copy of it. The
+    # other seed guards against a random_state that is accepted but ignored.
     X, y = data
     first = _output(_fit(clone(estimator), X, y), X)
     second = _output(_fit(clone(estimator), X, y), X)
     np.testing.assert_array_equal(first, second)
+    other = _output(_fit(clone(estimator).set_params(random_state=1), X, y), X)
+    assert not np.allclose(first, other)
 
 
 @pytest.mark.parametrize("estimator", ALL_ESTIMATORS, ids=IDS)
 def test_pickle_and_joblib_round_trips(estimator, data, tmp_path):
+    # The one persistence test of every estimator; method tests check only what their
+    # own parameters add (a schedule callable, a criterion's settings).
     X, y = data
     fitted = _fit(clone(estimator), X, y)
     expected = _output(fitted, X)

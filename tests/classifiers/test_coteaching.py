@@ -180,7 +180,12 @@ def test_coteaching_history_records_selection(data):
     kept = np.array(net.history[:, "kept_loss"])
     dropped = np.array(net.history[:, "dropped_loss"])
     assert np.all(np.isfinite(kept)) and np.all(kept < dropped)
-    assert all(0.0 <= d <= 1.0 for d in net.history[:, "disagreement"])
+    # Disagreement is the share of rows whose two predicted classes differ: recompute it
+    # for the last epoch's final networks and compare (the record is per step, so loosely).
+    first = net.module_(torch.as_tensor(X)).argmax(dim=1)
+    second = net.module2_(torch.as_tensor(X)).argmax(dim=1)
+    final = float((first != second).float().mean())
+    assert abs(net.history[-1, "disagreement"] - final) < 0.15
     assert net.forget_rate_ == 0.4 and net.forget_rate_estimated_ is False
 
 
@@ -251,21 +256,14 @@ def test_coteaching_warm_start_continues_schedule(data):
     np.testing.assert_allclose(net.history[:, "forget_rate"], [0.1, 0.2, 0.3, 0.4])
 
 
-def test_coteaching_same_seed_same_predictions(data):
-    X, y = data
-    a = CoTeachingClassifier(variant="plus", init_epoch=1, **FAST).fit(X, y)
-    b = CoTeachingClassifier(variant="plus", init_epoch=1, **FAST).fit(X, y)
-    np.testing.assert_array_equal(a.predict_proba(X), b.predict_proba(X))
-
-
 def test_coteaching_clone_gridsearch_pickle(data):
     X, y = data
     net = CoTeachingClassifier(forget_rate=0.3, variant="plus", **FAST)
     params = clone(net).get_params()
     assert params["forget_rate"] == 0.3 and params["variant"] == "plus"
-    search = GridSearchCV(net, {"forget_rate": [0.1, 0.3]}, cv=2).fit(X, y)
-    assert search.best_params_["forget_rate"] in (0.1, 0.3)
-    fitted = search.best_estimator_
+    search = GridSearchCV(net, {"forget_rate": [0.1, 0.3]}, cv=2, error_score="raise")
+    fitted = search.fit(X, y).best_estimator_
+    assert fitted.forget_rate_ == search.best_params_["forget_rate"]
     restored = pickle.loads(pickle.dumps(fitted))
     np.testing.assert_array_equal(restored.predict_proba(X), fitted.predict_proba(X))
     assert restored.forget_rate_ == fitted.forget_rate_
@@ -301,11 +299,18 @@ def test_coteaching_auto_rate_estimated_during_ramp(data, monkeypatch):
     assert len(seen) == 2 and net.history[-1, "forget_rate"] == pytest.approx(0.3)
 
 
-def test_coteaching_auto_rate_with_real_estimator(data):
-    X, y = data
-    net = CoTeachingClassifier(forget_rate="auto",
-                               **{**FAST, "max_epochs": 3, "num_gradual": 2}).fit(X, y)
-    assert 0.0 <= net.forget_rate_ < 1.0 and net.forget_rate_estimated_ is True
+def test_coteaching_auto_rate_with_real_estimator():
+    X, y = make_classification(n_samples=600, n_features=8, n_informative=6, n_redundant=0,
+                               n_classes=3, n_clusters_per_class=1, class_sep=2.5,
+                               random_state=0)
+    rng = np.random.default_rng(0)
+    flipped = rng.random(len(y)) < 0.3
+    y_noisy = np.where(flipped, (y + rng.integers(1, 3, len(y))) % 3, y)
+    net = CoTeachingClassifier(forget_rate="auto", **{**FAST, "max_epochs": 6,
+                                                       "num_gradual": 5}).fit(X, y_noisy)
+    assert net.forget_rate_estimated_ is True
+    # The confident-joint estimate of the end of the ramp is near the realised rate.
+    assert abs(net.forget_rate_ - flipped.mean()) < 0.12
     assert net.history[0, "forget_rate"] == 0.0
     assert net.history[-1, "forget_rate"] == pytest.approx(net.forget_rate_)
 

@@ -229,12 +229,16 @@ def test_distilled_soft_labels_change_training(data):
     assert not np.allclose(base.predict_proba(X), kd.predict_proba(X))
 
 
-def test_distilled_same_seed_same_predictions(data):
+def test_distilled_generation_seeds_do_not_depend_on_other_draws(data):
+    # Each generation's teacher is seeded from the fit's seed and its own index only, so
+    # asking for a second generation leaves the first generation's teacher unchanged.
     X, y = data
-    params = dict(teacher="self", teacher_cv=None, n_generations=2, student_noise=0.2, **FAST)
-    first = DistilledStudentClassifier(**params).fit(X, y).predict_proba(X)
-    second = DistilledStudentClassifier(**params).fit(X, y).predict_proba(X)
-    np.testing.assert_array_equal(first, second)
+    params = dict(teacher="self", teacher_cv=None, student_noise=0.2, **FAST)
+    one = DistilledStudentClassifier(n_generations=1, **params).fit(X, y)
+    two = DistilledStudentClassifier(n_generations=2, **params).fit(X, y)
+    np.testing.assert_array_equal(one.teachers_[0].predict_proba(X),
+                                  two.teachers_[0].predict_proba(X))
+    assert two.teachers_[1].random_state != two.teachers_[0].random_state
 
 
 def test_distilled_dataframe_reaches_teacher_with_names(data):
@@ -243,11 +247,11 @@ def test_distilled_dataframe_reaches_teacher_with_names(data):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         clf = DistilledStudentClassifier(teacher=LogisticRegression(max_iter=300),
-                                         **FAST).fit(frame, pd.Series(y))
+                                         **{**FAST, "max_epochs": 15}).fit(frame, pd.Series(y))
     assert isinstance(clf.teacher_, CrossFittedTeacher)
     for model in clf.teacher_.estimators_:
         assert list(model.feature_names_in_) == list(frame.columns)
-    assert set(clf.predict(frame)) <= set(NAMES)
+    assert clf.score(frame, y) > 0.7  # three classes: chance is 1/3
 
 
 def test_distilled_student_noise_shifts_images():

@@ -69,7 +69,6 @@ def test_robust_loss_trains_through_the_core(digits, params, attributes):
     if params["criterion"] is not DMILoss:  # the one batch-level loss has no reduction
         assert criterion.reduction == "none"
     assert clf.score(X, y) > 0.8
-    assert set(clf.predict(X)) <= set(range(10))
 
 
 @pytest.mark.parametrize("params", CE_LIMITS, ids=lambda p: p["criterion"].__name__)
@@ -98,8 +97,7 @@ def test_robust_loss_grid_search_over_criterion_parameters(digits):
     X, y = digits
     search = GridSearchCV(NoisyNetClassifier(criterion=GCELoss, **FAST),
                           {"criterion__q": [0.3, 0.9], "criterion__k": [None, 0.2]},
-                          cv=2).fit(X, y)
-    assert len(search.cv_results_["params"]) == 4
+                          cv=2, error_score="raise").fit(X, y)
     best = search.best_estimator_
     assert best.criterion_.q == search.best_params_["criterion__q"]
     assert best.criterion_.k == search.best_params_["criterion__k"]
@@ -109,9 +107,7 @@ def test_robust_loss_grid_search_over_criteria(digits):
     X, y = digits
     grid = [{"criterion": [GCELoss], "criterion__q": [0.5]},
             {"criterion": [SCELoss, LabelSmoothingLoss]}]
-    search = GridSearchCV(NoisyNetClassifier(**FAST), grid, cv=2).fit(X, y)
-    tried = [p["criterion"] for p in search.cv_results_["params"]]
-    assert tried == [GCELoss, SCELoss, LabelSmoothingLoss]
+    search = GridSearchCV(NoisyNetClassifier(**FAST), grid, cv=2, error_score="raise").fit(X, y)
     assert type(search.best_estimator_.criterion_) is search.best_params_["criterion"]
 
 

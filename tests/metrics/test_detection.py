@@ -60,14 +60,19 @@ def test_precision_at_k_ties_use_expectation():
 
 @FAST
 @given(data=st.data(), n=st.integers(1, 30))
-def test_precision_at_k_order_invariant_and_bounded(data, n):
+def test_precision_at_k_order_invariant_and_tie_expectation(data, n):
     truth = np.array(data.draw(st.lists(st.booleans(), min_size=n, max_size=n)))
     scores = np.array(data.draw(st.lists(st.integers(0, 3), min_size=n, max_size=n)),
                       dtype=float)
     k = data.draw(st.integers(1, n))
     perm = np.random.RandomState(data.draw(st.integers(0, 1000))).permutation(n)
     p = precision_at_k(truth, scores, k=k)
-    assert 0.0 <= p <= 1.0
+    # The documented tie rule: every sample above the k-th highest score is taken, and the
+    # remaining m places go to a uniform random subset of the samples tied with it.
+    kth = np.sort(scores)[::-1][k - 1]
+    above, tied = scores > kth, scores == kth
+    m = k - above.sum()
+    assert p == pytest.approx((truth[above].sum() + m * truth[tied].mean()) / k)
     assert precision_at_k(truth[perm], scores[perm], k=k) == pytest.approx(p)
 
 
