@@ -8,6 +8,7 @@ there is one training loop, skorch's.
 from __future__ import annotations
 
 import copy
+import difflib
 import inspect
 from contextlib import contextmanager
 from numbers import Integral, Real
@@ -34,6 +35,24 @@ def _encoded_accuracy(net, X, y):
     """Validation accuracy on encoded labels; reuses skorch's cached forward pass."""
     y_pred = to_numpy(net.forward(X)).argmax(axis=1)
     return float(np.mean(y_pred == to_numpy(y)))
+
+
+# Names users bring from scikit-learn, Keras or plain PyTorch, and what they mean here.
+_FAMILIAR_NAMES = {
+    "learning_rate": "lr", "learning_rate_init": "lr", "n_epochs": "max_epochs",
+    "epochs": "max_epochs", "max_iter": "max_epochs", "seed": "random_state",
+    "hidden_layer_sizes": "module__hidden_sizes", "hidden_sizes": "module__hidden_sizes",
+    "dropout": "module__dropout", "weight_decay": "optimizer__weight_decay",
+    "momentum": "optimizer__momentum", "shuffle": "iterator_train__shuffle",
+}
+
+
+def _suggestion(key: str, valid: set) -> str:
+    """'did you mean ...?' for an unknown parameter, or '' when nothing is close."""
+    if key in _FAMILIAR_NAMES:
+        return f"{key!r}: did you mean {_FAMILIAR_NAMES[key]}?"
+    close = difflib.get_close_matches(key, sorted(valid), n=1, cutoff=0.6)
+    return f"{key!r}: did you mean {close[0]}?" if close else ""
 
 
 def _accepts(factory, name: str) -> bool:
@@ -191,7 +210,41 @@ class NoisyNetClassifier(NeuralNetClassifier):
     # -- skorch plumbing --------------------------------------------------------------
     @property
     def _params_to_validate(self):
-        return {key for key in vars(self) if "__" in key}
+        # Every keyword stored without a named constructor argument: skorch's routed
+        # parameters (module__hidden_sizes) and typos (n_epochs) alike.
+        named = self._named_parameters()
+        return {key for key in vars(self)
+                if key not in named and not key.startswith("_") and not key.endswith("_")}
+
+    @classmethod
+    def _named_parameters(cls) -> set:
+        """The named arguments of this class's constructor and its sknoisy bases'."""
+        names = set()
+        for klass in cls.__mro__:
+            if "__init__" in vars(klass) and issubclass(klass, NoisyNetClassifier):
+                names |= {name for name, p in inspect.signature(klass.__init__).parameters.items()
+                          if p.kind is not p.VAR_KEYWORD and name != "self"}
+        return names
+
+    def _validate_params(self):
+        """Reject unknown parameters with a TypeError that suggests the closest name.
+
+        Routed parameters (``module__*``, ``optimizer__*``, ``callbacks__*``, ...) pass;
+        skorch's own check then catches a missing double underscore.
+        """
+        prefixes = {*self.prefixes_, "module", "criterion", "optimizer"}
+        unknown = sorted(key for key in self._params_to_validate
+                         if not any(key.startswith(prefix) for prefix in prefixes))
+        if unknown:
+            hints = [_suggestion(key, self._named_parameters()) for key in unknown]
+            raise TypeError(
+                f"{type(self).__name__} got unknown parameter(s) "
+                f"{', '.join(repr(k) for k in unknown)}; "
+                + "; ".join(hint for hint in hints if hint)
+                + ("; " if any(hints) else "")
+                + "valid parameters are the constructor's arguments and routed ones such "
+                "as module__hidden_sizes or optimizer__weight_decay.")
+        super()._validate_params()
 
     @property
     def classes_(self):
