@@ -67,9 +67,10 @@ class CoTeachingClassifier(NoisyNetClassifier):
         little on clean data. ``'auto'`` estimates ``tau`` during the ramp: the first
         epoch trains on every sample; at the end of each of the first ``num_gradual``
         epochs ``tau`` is set to the confident-joint noise rate
-        (:func:`sknoisy.detectors.estimate_noise_rate`) of the mean of the two
+        (:func:`sknoisy.noise.estimate_noise_rate`) of the mean of the two
         networks' class probabilities, recorded for each sample during its training
-        step of that epoch (no extra pass; an ``(n_samples, n_classes)`` buffer), and
+        step of that epoch by a :class:`~sknoisy.callbacks.PerSampleRecord` (no extra
+        pass; an ``(n_samples, n_classes)`` buffer, freed at the end of fit), and
         it is fixed from then on. Early estimates are high (undertrained networks) but
         weigh little, since the ramp drops only ``tau * T / T_k`` in epoch ``T``. See
         ``benchmarks/results/coteaching.md`` for its accuracy.
