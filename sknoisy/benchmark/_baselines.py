@@ -30,11 +30,8 @@ def _seeded(seed: int):
         yield
 
 
-class HandLoopClassifier(ClassifierMixin, BaseEstimator):
-    """The core's MLP trained by a plain PyTorch loop: the floor of any training loop.
-
-    Adam, cross-entropy, shuffled mini-batches, ``loss.item()`` logged per batch as a
-    hand-written loop does; nothing else.
+class _ReferenceTraining(ClassifierMixin, BaseEstimator):
+    """The core's MLP trained outside sknoisy's core, for the timing references.
 
     Parameters
     ----------
@@ -44,15 +41,6 @@ class HandLoopClassifier(ClassifierMixin, BaseEstimator):
     batch_size : int, default=128
     random_state : int, default=0
     device : str, default='cpu'
-
-    Examples
-    --------
-    >>> from sklearn.datasets import load_iris
-    >>> from sknoisy.benchmark._baselines import HandLoopClassifier
-    >>> X, y = load_iris(return_X_y=True)
-    >>> clf = HandLoopClassifier(epochs=20, hidden_sizes=(16,), lr=1e-2).fit(X, y)
-    >>> bool(clf.score(X, y) > 0.6)
-    True
     """
 
     def __init__(self, epochs=3, hidden_sizes=(256, 256), lr=1e-3, batch_size=128,
@@ -63,6 +51,23 @@ class HandLoopClassifier(ClassifierMixin, BaseEstimator):
         self.batch_size = batch_size
         self.random_state = random_state
         self.device = device
+
+
+class HandLoopClassifier(_ReferenceTraining):
+    """The core's MLP trained by a plain PyTorch loop: the floor of any training loop.
+
+    Adam, cross-entropy, shuffled mini-batches, ``loss.item()`` logged per batch as a
+    hand-written loop does; nothing else.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_iris
+    >>> from sknoisy.benchmark._baselines import HandLoopClassifier
+    >>> X, y = load_iris(return_X_y=True)
+    >>> clf = HandLoopClassifier(epochs=20, hidden_sizes=(16,), lr=1e-2).fit(X, y)
+    >>> bool(clf.score(X, y) > 0.6)
+    True
+    """
 
     def fit(self, X, y):
         import torch
@@ -103,17 +108,8 @@ class HandLoopClassifier(ClassifierMixin, BaseEstimator):
         return self.classes_[codes]
 
 
-class StockSkorchClassifier(ClassifierMixin, BaseEstimator):
+class StockSkorchClassifier(_ReferenceTraining):
     """skorch's own ``NeuralNetClassifier`` on the core's MLP, seeded, no validation split.
-
-    Parameters
-    ----------
-    epochs : int, default=3
-    hidden_sizes : tuple of int, default=(256, 256)
-    lr : float, default=1e-3
-    batch_size : int, default=128
-    random_state : int, default=0
-    device : str, default='cpu'
 
     Examples
     --------
@@ -124,15 +120,6 @@ class StockSkorchClassifier(ClassifierMixin, BaseEstimator):
     >>> bool(clf.score(X, y) > 0.6)
     True
     """
-
-    def __init__(self, epochs=3, hidden_sizes=(256, 256), lr=1e-3, batch_size=128,
-                 random_state=0, device="cpu"):
-        self.epochs = epochs
-        self.hidden_sizes = hidden_sizes
-        self.lr = lr
-        self.batch_size = batch_size
-        self.random_state = random_state
-        self.device = device
 
     def fit(self, X, y):
         import torch
