@@ -175,14 +175,11 @@ def _check_label(table: pd.DataFrame, column: str, path: Path):
     return values
 
 
-def _ranked(table, label_column, labels, detector, X) -> pd.DataFrame:
-    # The detector trains its network on the encoded labels, so it predicts positions
-    # in classes_.
-    codes = np.asarray(detector.estimator_.predict(X), dtype=np.int64)
+def _ranked(table, label_column, labels, detector) -> pd.DataFrame:
     scores = detector.noise_scores_
     out = pd.DataFrame({
         "row_index": table.index, "noise_score": scores, "is_suspect": detector.is_noisy_,
-        "given_label": labels, "suggested_label": detector.classes_[codes],
+        "given_label": labels, "suggested_label": detector.suggested_labels_,
     })
     rest = table.drop(columns=[label_column])
     rest = rest[[c for c in rest.columns if c not in out.columns]]
@@ -236,7 +233,7 @@ def _detect(args) -> int:
         detector.fit(X, labels)
     except ValueError as exc:
         raise InputError(f"{path}: {exc}") from exc
-    ranked = _ranked(table, args.label_column, labels, detector, X)
+    ranked = _ranked(table, args.label_column, labels, detector)
     if out is not None:
         _write(ranked, out)
     n_flag = int(detector.is_noisy_.sum())

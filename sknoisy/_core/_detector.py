@@ -48,7 +48,9 @@ class NoiseDetectorMixin:
     - ``noise_rate_``: the rate used (given, or estimated);
     - ``is_noisy_``: the rows that were dropped or relabeled (after class protection);
     - ``sample_indices_``: the rows kept, in imbalanced-learn's convention (every row
-      for ``action='relabel'``).
+      for ``action='relabel'``);
+    - ``suggested_labels_``: for detectors that can relabel, the label the detector
+      believes in for every row (the caller's label values), flagged or not.
 
     Only the classes targeted by ``sampling_strategy`` are cleaned (imbalanced-learn's
     convention for cleaning samplers; sknoisy's default ``'all'`` cleans every class).
@@ -136,9 +138,11 @@ class NoiseDetectorMixin:
         self.noise_scores_ = scores
         flagged = np.asarray(self._flag_noisy(scores), dtype=bool)
         flagged &= np.isin(y, list(self.sampling_strategy_))
+        if self._relabel_supported:
+            new_codes = np.asarray(self._suggest_labels(X, y_encoded), dtype=np.int64)
+            self.suggested_labels_ = classes[new_codes]
 
         if getattr(self, "action", "drop") == "relabel":
-            new_codes = np.asarray(self._suggest_labels(X, y_encoded), dtype=np.int64)
             # A flagged sample whose suggested label is its own label is left alone.
             flagged &= new_codes != y_encoded
             flagged = self._protect_classes(flagged, y_encoded, new_codes)

@@ -64,6 +64,10 @@ class BMMLabelCleaner(NoiseDetectorMixin, BaseCleaningSampler):
         Samples dropped (or relabeled).
     sample_indices_ : ndarray of shape (n_kept,)
         Rows kept in the resampled data.
+    suggested_labels_ : ndarray of shape (n_samples,)
+        The class the network predicted for each row during its last recorded epoch,
+        as the caller's label values: the relabeling target, and a candidate fix for
+        any row.
     losses_ : ndarray of shape (n_samples,)
         Raw per-sample losses of the last warm-up epoch.
     losses_normalized_ : ndarray of shape (n_samples,)

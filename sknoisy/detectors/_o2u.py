@@ -86,6 +86,10 @@ class O2UNoiseDetector(NoiseDetectorMixin, BaseCleaningSampler):
         Samples dropped (or relabeled).
     sample_indices_ : ndarray of shape (n_kept,)
         Rows kept in the resampled data.
+    suggested_labels_ : ndarray of shape (n_samples,)
+        The class the network predicted for each row during its last recorded epoch,
+        as the caller's label values: the relabeling target, and a candidate fix for
+        any row.
     loss_mean_, loss_std_ : ndarray of shape (n_samples,)
         Mean and standard deviation over stage-2 epochs of each sample's centred loss.
     loss_trajectories_ : ndarray of shape (n_cycles * cycle_length, n_samples)

@@ -80,6 +80,10 @@ def test_detector_relabel_keeps_rows_and_fixes_labels(cls, noisy_data):
     assert set(np.unique(y_res)) <= set(det.classes_)
     assert np.all(y_res[~det.is_noisy_] == y[~det.is_noisy_])
     assert np.all(y_res[det.is_noisy_] != y[det.is_noisy_])
+    # The relabeling target is suggested_labels_, decoded to the caller's labels.
+    np.testing.assert_array_equal(y_res[det.is_noisy_], det.suggested_labels_[det.is_noisy_])
+    assert det.suggested_labels_.dtype == y.dtype
+    assert np.mean(det.suggested_labels_ == y_true) > np.mean(y == y_true) + 0.2
     assert np.mean(y_res == y_true) > np.mean(y == y_true) + 0.1
 
 
