@@ -1,6 +1,6 @@
 """Custom warnings and errors raised by sknoisy."""
 
-__all__ = ["VanishingClassWarning"]
+__all__ = ["MostRowsFlaggedWarning", "VanishingClassWarning"]
 
 
 class VanishingClassWarning(UserWarning):
@@ -19,4 +19,21 @@ class VanishingClassWarning(UserWarning):
     ...     warnings.warn("class 'b' kept 1 sample", VanishingClassWarning)
     >>> caught[0].category.__name__
     'VanishingClassWarning'
+    """
+
+
+class MostRowsFlaggedWarning(UserWarning):
+    """A detector would have removed more rows than ``max_noise_rate`` allows.
+
+    Detectors never drop or relabel more than ``max_noise_rate`` (half by default) of
+    the rows on their own: when their rule flags more, only the most suspicious ones up
+    to that share are flagged, and this warning gives the numbers. Set
+    ``max_noise_rate`` higher to allow it.
+
+    Examples
+    --------
+    >>> import warnings
+    >>> from sknoisy.exceptions import MostRowsFlaggedWarning
+    >>> issubclass(MostRowsFlaggedWarning, UserWarning)
+    True
     """

@@ -11,18 +11,22 @@ from __future__ import annotations
 
 import math
 import warnings
+from numbers import Real
 
 import numpy as np
 from imblearn.utils import check_target_type
 from sklearn.base import clone
 
-from ..exceptions import VanishingClassWarning
+from ..exceptions import MostRowsFlaggedWarning, VanishingClassWarning
 from ._base import NoisyNetClassifier
 from ._checks import check_labels, check_X, encode_labels
 from ._record import RECORD_NAME, PerSampleRecord
-from ._validation import StrOptions
+from ._validation import Interval, StrOptions
 
-__all__ = ["DETECTOR_CONSTRAINTS", "NoiseDetectorMixin"]
+__all__ = ["DETECTOR_CONSTRAINTS", "MAX_RATE_CONSTRAINT", "NoiseDetectorMixin"]
+
+# The most a detector may flag on its own; detectors that take ``max_noise_rate`` merge it.
+MAX_RATE_CONSTRAINT: dict = {"max_noise_rate": [Interval(Real, 0, 1, closed="right")]}
 
 # Parameters every network-reading detector shares; each merges them into its own.
 DETECTOR_CONSTRAINTS: dict = {
@@ -138,6 +142,7 @@ class NoiseDetectorMixin:
         self.noise_scores_ = scores
         flagged = np.asarray(self._flag_noisy(scores), dtype=bool)
         flagged &= np.isin(y, list(self.sampling_strategy_))
+        flagged = self._cap_flags(flagged, scores)
         if self._relabel_supported:
             new_codes = np.asarray(self._suggest_labels(X, y_encoded), dtype=np.int64)
             self.suggested_labels_ = classes[new_codes]
@@ -191,6 +196,30 @@ class NoiseDetectorMixin:
         if n_flag > 0:
             mask[np.argsort(-scores, kind="stable")[:n_flag]] = True
         return mask
+
+    def _cap_flags(self, flagged: np.ndarray, scores: np.ndarray) -> np.ndarray:
+        """Keep at most ``max_noise_rate`` of the rows flagged, the highest scores first.
+
+        Removing most of a data set is almost always a detector mistaken about the
+        noise (an easy or clean set whose loss distribution it misreads), so it needs
+        the explicit setting ``max_noise_rate`` and is reported with the numbers.
+        """
+        limit = getattr(self, "max_noise_rate", 1.0)
+        n, n_flagged = len(flagged), int(flagged.sum())
+        n_max = int(math.floor(limit * n + 1e-9))
+        if n_flagged <= n_max:
+            return flagged
+        # Among the flagged rows, the highest scores (ties: the later rule's order).
+        order = np.flatnonzero(flagged)[np.argsort(-scores[flagged], kind="stable")]
+        capped = np.zeros(n, dtype=bool)
+        capped[order[:n_max]] = True
+        warnings.warn(
+            f"{type(self).__name__} flagged {n_flagged} of {n} rows "
+            f"({n_flagged / n:.0%}), more than max_noise_rate={limit}; only the "
+            f"{n_max} most suspicious are flagged. Set max_noise_rate higher to remove "
+            "more, after checking that the labels really are that noisy.",
+            MostRowsFlaggedWarning, stacklevel=4)
+        return capped
 
     def _suggest_labels(self, X, y_encoded):  # pragma: no cover - overridden when supported
         raise NotImplementedError

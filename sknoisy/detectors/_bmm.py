@@ -8,10 +8,11 @@ import numpy as np
 from imblearn.under_sampling.base import BaseCleaningSampler
 
 from .._core._base import NoisyNetClassifier
-from .._core._detector import DETECTOR_CONSTRAINTS, NoiseDetectorMixin
+from .._core._detector import DETECTOR_CONSTRAINTS, MAX_RATE_CONSTRAINT, NoiseDetectorMixin
 from .._core._record import PerSampleRecord
 from .._core._validation import Interval, StrOptions
 from ..mixture import fit_loss_mixture
+from ..noise import estimate_noise_rate
 
 __all__ = ["BMMLabelCleaner"]
 
@@ -25,7 +26,11 @@ class BMMLabelCleaner(NoiseDetectorMixin, BaseCleaningSampler):
     clamped to [1e-3, 1 - 1e-3]), a two-component :class:`BetaMixture1D` is fitted, and
     ``noise_scores_`` is the posterior of the higher-mean component, made monotone in the
     loss. Samples whose posterior exceeds ``threshold`` are flagged, so no noise rate
-    needs to be known.
+    needs to be known; with ``rate_cap='confident_joint'`` (the default) at most the
+    share of rows that the confident joint of the same network's probabilities counts
+    as mislabeled is flagged, the highest losses first, so that a mixture fitted on a
+    clean or lightly noisy set (whose losses have one mode and a tail) cannot flag the
+    bulk of the data.
 
     Parameters
     ----------
@@ -39,6 +44,15 @@ class BMMLabelCleaner(NoiseDetectorMixin, BaseCleaningSampler):
         Training epochs before the losses are read.
     threshold : float in (0, 1), default=0.5
         Flag samples with ``P(noisy | loss) > threshold``.
+    rate_cap : {'confident_joint'} or None, default='confident_joint'
+        Flag at most ``estimated_rate_`` of the rows: the confident-joint noise rate
+        (:func:`sknoisy.noise.estimate_noise_rate`) of the class probabilities each
+        sample got in the last warm-up epoch (an ``(n_samples, n_classes)`` buffer, no
+        extra pass). ``None`` flags by the threshold alone, as in the paper.
+    max_noise_rate : float in (0, 1], default=0.5
+        Never flag more than this share of the rows; flagging more needs this explicit
+        setting, and a :class:`~sknoisy.exceptions.MostRowsFlaggedWarning` gives the
+        numbers when the cap applies.
     mixture : {'beta', 'gaussian'}, default='beta'
         The two-component mixture fitted on the losses
         (:func:`sknoisy.mixture.fit_loss_mixture`): the Beta mixture of Arazo et al.
@@ -59,7 +73,10 @@ class BMMLabelCleaner(NoiseDetectorMixin, BaseCleaningSampler):
     noise_scores_ : ndarray of shape (n_samples,)
         P(noisy | loss), non-decreasing in the loss.
     noise_rate_ : float
-        Fraction of samples flagged by the threshold (before class protection).
+        Fraction of samples flagged (after the caps, before class protection).
+    estimated_rate_ : float or None
+        The confident-joint noise rate that caps the flags (None with
+        ``rate_cap=None``).
     is_noisy_ : ndarray of bool of shape (n_samples,)
         Samples dropped (or relabeled).
     sample_indices_ : ndarray of shape (n_kept,)
@@ -122,30 +139,45 @@ class BMMLabelCleaner(NoiseDetectorMixin, BaseCleaningSampler):
         "warmup_epochs": [Interval(Integral, 1, None, closed="left")],
         "threshold": [Interval(Real, 0, 1, closed="neither")],
         "mixture": [StrOptions({"beta", "gaussian"})],
+        "rate_cap": [StrOptions({"confident_joint"}), None],
+        **MAX_RATE_CONSTRAINT,
     }
 
-    def __init__(self, estimator=None, *, warmup_epochs=10, threshold=0.5, mixture="beta",
+    def __init__(self, estimator=None, *, warmup_epochs=10, threshold=0.5,
+                 rate_cap="confident_joint", max_noise_rate=0.5, mixture="beta",
                  action="drop", sampling_strategy="all", random_state=None):
         self.estimator = estimator
         self.warmup_epochs = warmup_epochs
         self.threshold = threshold
+        self.rate_cap = rate_cap
+        self.max_noise_rate = max_noise_rate
         self.mixture = mixture
         self.action = action
         self.sampling_strategy = sampling_strategy
         self.random_state = random_state
 
     def _score_noise(self, X, y_encoded):
+        capped = self.rate_cap is not None
         record = self._train_network(
             X, y_encoded, max_epochs=self.warmup_epochs,
-            record=PerSampleRecord(start_epoch=self.warmup_epochs),
+            record=PerSampleRecord(start_epoch=self.warmup_epochs, proba=capped),
             default=NoisyNetClassifier())
         self.losses_ = record.last_loss_
+        self.estimated_rate_ = (estimate_noise_rate(proba=record.last_proba_, y=y_encoded)
+                                if capped else None)
         self.mixture_, self.losses_normalized_ = fit_loss_mixture(
             self.losses_, mixture=self.mixture, random_state=self.random_state)
         return self.mixture_.posterior_noisy(self.losses_normalized_)
 
     def _flag_noisy(self, scores):
         mask = scores > self.threshold
+        if self.estimated_rate_ is not None:
+            # The posterior saturates at 1 for many rows; the loss it is monotone in
+            # orders them without ties.
+            n_max = int(round(self.estimated_rate_ * len(scores)))
+            if mask.sum() > n_max:
+                mask = np.zeros(len(scores), dtype=bool)
+                mask[np.argsort(-self.losses_, kind="stable")[:n_max]] = True
         self.noise_rate_ = float(mask.mean())
         return mask
 

@@ -10,7 +10,7 @@ from imblearn.under_sampling.base import BaseCleaningSampler
 from skorch.callbacks import LRScheduler
 
 from .._core._base import NoisyNetClassifier
-from .._core._detector import DETECTOR_CONSTRAINTS, NoiseDetectorMixin
+from .._core._detector import DETECTOR_CONSTRAINTS, MAX_RATE_CONSTRAINT, NoiseDetectorMixin
 from .._core._record import PerSampleRecord
 from .._core._validation import Interval, StrOptions
 from ..noise import estimate_noise_rate
@@ -60,6 +60,11 @@ class O2UNoiseDetector(NoiseDetectorMixin, BaseCleaningSampler):
         ``(1 - 1/c) r1 + r2 / c`` and decreases linearly.
     lr_min : float, default=0.005
         Smallest cyclical learning rate (``r2``), reached in the last epoch of a cycle.
+    max_noise_rate : float in (0, 1], default=0.5
+        Never flag more than this share of the rows: an estimated rate above it is
+        capped (with a :class:`~sknoisy.exceptions.MostRowsFlaggedWarning` giving the
+        numbers), and a given ``noise_rate`` above it is an error. Raise it to remove
+        more than half of the data on purpose.
     variance_weight : float, default=0.0
         ``noise_scores_ = mean + variance_weight * std`` of the centred losses.
     action : {'drop', 'relabel'}, default='drop'
@@ -148,13 +153,14 @@ class O2UNoiseDetector(NoiseDetectorMixin, BaseCleaningSampler):
         "lr_max": [Interval(Real, 0, None, closed="neither")],
         "lr_min": [Interval(Real, 0, None, closed="neither")],
         "variance_weight": [Interval(Real, 0, None, closed="left")],
+        **MAX_RATE_CONSTRAINT,
         "record_trajectories": ["boolean"],
     }
 
     def __init__(self, estimator=None, *, noise_rate="auto", warmup_epochs=10, n_cycles=2,
-                 cycle_length=5, lr_max=0.05, lr_min=0.005, variance_weight=0.0,
-                 action="drop", sampling_strategy="all", record_trajectories=False,
-                 random_state=None):
+                 cycle_length=5, lr_max=0.05, lr_min=0.005, max_noise_rate=0.5,
+                 variance_weight=0.0, action="drop", sampling_strategy="all",
+                 record_trajectories=False, random_state=None):
         self.estimator = estimator
         self.noise_rate = noise_rate
         self.warmup_epochs = warmup_epochs
@@ -162,6 +168,7 @@ class O2UNoiseDetector(NoiseDetectorMixin, BaseCleaningSampler):
         self.cycle_length = cycle_length
         self.lr_max = lr_max
         self.lr_min = lr_min
+        self.max_noise_rate = max_noise_rate
         self.variance_weight = variance_weight
         self.action = action
         self.sampling_strategy = sampling_strategy
@@ -174,6 +181,11 @@ class O2UNoiseDetector(NoiseDetectorMixin, BaseCleaningSampler):
             raise ValueError(
                 f"O2UNoiseDetector: lr_max must be greater than lr_min (r1 > r2); got "
                 f"lr_max={self.lr_max} and lr_min={self.lr_min}. Swap or change them.")
+        if self.noise_rate != "auto" and self.noise_rate > self.max_noise_rate:
+            raise ValueError(
+                f"O2UNoiseDetector: noise_rate={self.noise_rate} would remove more than "
+                f"max_noise_rate={self.max_noise_rate} of the rows; set max_noise_rate="
+                f"{self.noise_rate} as well if that is intended.")
 
     def _score_noise(self, X, y_encoded):
         schedule = LRScheduler(policy=O2UCyclicLR, warmup_epochs=self.warmup_epochs,

@@ -14,7 +14,7 @@ from skorch.dataset import ValidSplit
 from sknoisy import NoisyNetClassifier, make_pipeline
 from sknoisy._core._detector import NoiseDetectorMixin
 from sknoisy.detectors import BMMLabelCleaner, O2UNoiseDetector, find_noisy_labels
-from sknoisy.exceptions import VanishingClassWarning
+from sknoisy.exceptions import MostRowsFlaggedWarning, VanishingClassWarning
 
 NET = {"module__hidden_sizes": (16,), "batch_size": 64}
 SGD = {"optimizer": torch.optim.SGD, "optimizer__momentum": 0.9}
@@ -152,13 +152,51 @@ def test_detector_rejects_an_unusable_estimator(noisy_data):
 
 def test_bmm_threshold_controls_the_flags(noisy_data):
     X, y, _, _ = noisy_data
-    low = BMMLabelCleaner(**{**FAST[BMMLabelCleaner], "threshold": 0.1}).fit(X, y)
-    high = BMMLabelCleaner(**{**FAST[BMMLabelCleaner], "threshold": 0.9}).fit(X, y)
+    paper = {**FAST[BMMLabelCleaner], "rate_cap": None}  # the threshold alone
+    low = BMMLabelCleaner(**{**paper, "threshold": 0.1}).fit(X, y)
+    high = BMMLabelCleaner(**{**paper, "threshold": 0.9}).fit(X, y)
+    assert low.estimated_rate_ is None
     assert low.is_noisy_.sum() > high.is_noisy_.sum()
     np.testing.assert_array_equal(high.is_noisy_, high.noise_scores_ > 0.9)
     assert high.noise_rate_ == pytest.approx(high.is_noisy_.mean())
     order = np.argsort(high.losses_)
     assert np.all(np.diff(high.noise_scores_[order]) >= -1e-12)
+
+
+def test_bmm_flags_at_most_the_confident_joint_rate_highest_losses_first(noisy_data):
+    X, y, _, flipped = noisy_data
+    det = BMMLabelCleaner(**{**FAST[BMMLabelCleaner], "threshold": 0.05}).fit(X, y)
+    n_max = round(det.estimated_rate_ * len(y))
+    assert det.is_noisy_.sum() == n_max < (det.noise_scores_ > 0.05).sum()
+    assert det.losses_[det.is_noisy_].min() >= det.losses_[~det.is_noisy_].max()
+    assert abs(det.estimated_rate_ - flipped.mean()) < 0.1
+
+
+def test_detectors_leave_clean_labels_mostly_alone():
+    # Clean, separable labels: the mixture still finds "two" loss groups (a mode and a
+    # tail), but the confident joint of the same network says almost nothing is wrong.
+    X, y = make_classification(n_samples=600, n_features=10, n_informative=6,
+                               n_redundant=0, n_classes=3, n_clusters_per_class=1,
+                               class_sep=2.5, flip_y=0, random_state=0)
+    bmm = BMMLabelCleaner(**FAST[BMMLabelCleaner]).fit(X, y)
+    paper = BMMLabelCleaner(**{**FAST[BMMLabelCleaner], "rate_cap": None}).fit(X, y)
+    o2u = O2UNoiseDetector(**FAST[O2UNoiseDetector]).fit(X, y)
+    assert bmm.is_noisy_.mean() <= 0.02 and o2u.is_noisy_.mean() <= 0.02
+    assert paper.is_noisy_.mean() > 0.05  # the paper's rule alone, for contrast
+
+
+def test_detectors_remove_more_than_half_only_when_told_to(noisy_data):
+    X = np.arange(40.0).reshape(20, 2)
+    y = np.array([0, 1] * 10)
+    with pytest.warns(MostRowsFlaggedWarning, match=r"flagged 16 of 20 rows .*max_noise_rate=0.5"):
+        det = _ScoreByFeature(noise_rate=0.8).fit(X, y)
+    # The most suspicious half is flagged: the highest scores.
+    np.testing.assert_array_equal(np.flatnonzero(det.is_noisy_), np.arange(10, 20))
+    allowed = _ScoreByFeature(noise_rate=0.8, max_noise_rate=0.9).fit(X, y)
+    assert allowed.is_noisy_.sum() == 16
+    X, y, _, _ = noisy_data
+    with pytest.raises(ValueError, match="max_noise_rate=0.6"):
+        O2UNoiseDetector(noise_rate=0.6).fit(X, y)
 
 
 def test_detector_accepts_images_and_dataframes():
@@ -178,8 +216,10 @@ def test_detector_accepts_images_and_dataframes():
 class _ScoreByFeature(NoiseDetectorMixin, BaseCleaningSampler):
     """Flags the rows whose first feature is largest (a stub for mixin tests)."""
 
-    def __init__(self, noise_rate=0.5, sampling_strategy="all", action="drop"):
+    def __init__(self, noise_rate=0.5, sampling_strategy="all", action="drop",
+                 max_noise_rate=0.5):
         self.noise_rate = noise_rate
+        self.max_noise_rate = max_noise_rate
         self.sampling_strategy = sampling_strategy
         self.action = action
 
