@@ -195,9 +195,11 @@ N_TRAIN, N_TEST, EPOCHS = (200, 100, 1) if QUICK else (3000, 2000, 30)
 from sknoisy.datasets import load_fashion_mnist
 from sknoisy.noise import make_label_noise
 
-data = load_fashion_mnist(as_images=True, n_train=N_TRAIN, n_test=N_TEST, random_state=0)
-X_train, X_test, y_train, y_test = data.X_train, data.X_test, data.y_train, data.y_test
-names = list(data.target_names)
+rng = np.random.RandomState(0)  # one seeded stream draws both subsets
+train = load_fashion_mnist(as_images=True, n_samples=N_TRAIN, random_state=rng)
+X_test, y_test = load_fashion_mnist(subset="test", as_images=True, n_samples=N_TEST,
+                                    random_state=rng, return_X_y=True)
+X_train, y_train, names = train.data, train.target, list(train.target_names)
 y_noisy, is_flipped = make_label_noise(y_train, "symmetric", 0.4, random_state=0)
 print(X_train.shape, f"{is_flipped.mean():.1%} of the training labels flipped")
 '''),

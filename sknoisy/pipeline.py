@@ -5,18 +5,80 @@ such as the noise detectors act in ``fit`` and are skipped in ``predict``) that 
 accepts bare estimators, named as :func:`make_pipeline` names them.
 
 scikit-learn's own :class:`sklearn.pipeline.Pipeline` cannot hold a detector: it needs
-every intermediate step to have ``transform``, which a resampler must not have, and it
-raises ``TypeError: All intermediate steps should be transformers...``. Use this module's
-``Pipeline`` or ``make_pipeline`` instead.
+every intermediate step to have ``transform``, which a resampler must not have
+(imbalanced-learn refuses a step with both ``transform`` and ``fit_resample``). Detectors
+carry :class:`NoTransform`, so that scikit-learn's Pipeline fails with an error that
+names this module's ``Pipeline`` and ``make_pipeline`` instead of its generic one.
 """
 
 from __future__ import annotations
 
+import inspect
+import sys
 from collections import Counter
 
 from imblearn import pipeline as _imb_pipeline
+from sklearn import pipeline as _sk_pipeline
 
 __all__ = ["Pipeline", "make_pipeline"]
+
+# The function in which scikit-learn asks each intermediate step for ``transform``; the
+# one caller that NoTransform answers with an error instead of a missing attribute.
+_SKLEARN_STEP_CHECK = inspect.unwrap(_sk_pipeline.Pipeline._validate_steps).__code__
+
+
+class NoTransform:
+    """Class attribute that keeps ``transform`` absent, with a hint in sklearn's Pipeline.
+
+    A resampler (a noise detector) has no ``transform``: imbalanced-learn's Pipeline
+    refuses a step that has both ``transform`` and ``fit_resample``. scikit-learn's own
+    Pipeline therefore rejects it with a generic "All intermediate steps should be
+    transformers" that does not say what to use instead. Set as ``transform =
+    NoTransform()`` on the class, this descriptor answers every lookup of ``transform``
+    with ``AttributeError`` (so ``hasattr(step, "transform")`` is False for
+    imbalanced-learn, scikit-learn's estimator checks and everyone else), except the one
+    made by :meth:`sklearn.pipeline.Pipeline.fit` while it checks its steps, which it
+    answers with a ``TypeError`` naming :class:`sknoisy.Pipeline`.
+
+    Notes
+    -----
+    The exception is recognised by the code object of scikit-learn's step check (the
+    caller's frame). Should a scikit-learn release move that check elsewhere, the
+    descriptor falls back to a plain missing attribute, and scikit-learn's generic error
+    comes back; ``tests/test_pipeline.py`` pins the pointed one.
+
+    Examples
+    --------
+    >>> from imblearn.under_sampling import RandomUnderSampler
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from sklearn.pipeline import make_pipeline as sklearn_make_pipeline
+    >>> from sknoisy.pipeline import NoTransform
+    >>> class Cleaner(RandomUnderSampler):
+    ...     transform = NoTransform()
+    >>> hasattr(Cleaner(), "transform")
+    False
+    >>> import numpy as np
+    >>> X, y = np.arange(8.0).reshape(4, 2), [0, 1, 0, 1]
+    >>> sklearn_make_pipeline(Cleaner(), LogisticRegression()).fit(X, y)
+    Traceback (most recent call last):
+    ...
+    TypeError: Cleaner resamples the training set (fit_resample) and has no transform, ...
+    """
+
+    def __get__(self, obj, objtype=None):
+        owner = (objtype if obj is None else type(obj)).__name__
+        # Frame 1 is whoever looked ``transform`` up (hasattr adds no Python frame).
+        if sys._getframe(1).f_code is _SKLEARN_STEP_CHECK:
+            raise TypeError(
+                f"{owner} resamples the training set (fit_resample) and has no transform, "
+                "so scikit-learn's Pipeline cannot hold it as an intermediate step. Use "
+                "sknoisy.Pipeline or sknoisy.make_pipeline (imbalanced-learn's Pipeline: "
+                "the same API; the step cleans the data during fit and is skipped by "
+                "predict).")
+        raise AttributeError(
+            f"{owner!r} object has no attribute 'transform': it changes the training set "
+            "with fit_resample instead (in sknoisy.Pipeline, during fit only); a noise "
+            "detector's per-row scores are in noise_scores_ after fit.")
 
 
 def _is_named_step(step) -> bool:

@@ -40,7 +40,7 @@ def _fashion_mnist_available():
     from sknoisy.datasets import load_fashion_mnist
 
     try:
-        load_fashion_mnist(n_train=10, n_test=10, random_state=0)
+        load_fashion_mnist(subset="all", n_samples=10, random_state=0)
     except (OSError, ValueError):
         return False
     return True
@@ -141,6 +141,22 @@ def test_api_page_lists_every_public_name():
         for name in sknoisy_docs.public_names(module_name):
             assert name in listed, f"{module_name}.{name} is missing from the API page"
     assert set(_public_modules()) <= documented_modules
+
+
+def test_api_page_lists_the_benchmark_api_not_its_runner_internals():
+    pytest.importorskip("sphinx")
+    sys.path.insert(0, str(DOCS / "_ext"))
+    try:
+        sknoisy_docs = importlib.import_module("sknoisy_docs")
+    finally:
+        sys.path.remove(str(DOCS / "_ext"))
+    text, _ = sknoisy_docs.api_page()
+    section = text.split(".. currentmodule:: sknoisy.benchmark\n")[1]
+    section = section.split(".. currentmodule::")[0]
+    listed = set(re.findall(r"^   (\w+)$", section, re.MULTILINE))
+    assert {"run_benchmark", "register_method", "load_benchmark_dataset"} <= listed
+    assert not {"benchmark_main", "add_benchmark_arguments", "run_from_args",
+                "prepare_output", "config_argv"} & listed
 
 
 def test_docs_build_without_warnings(tmp_path):

@@ -25,7 +25,7 @@ def _fashion_mnist_available():
     from sknoisy.datasets import load_fashion_mnist
 
     try:
-        load_fashion_mnist(n_train=10, n_test=10, random_state=0)
+        load_fashion_mnist(subset="all", n_samples=10, random_state=0)
     except (OSError, ValueError):
         return False
     return True

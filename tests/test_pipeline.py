@@ -1,17 +1,21 @@
+import inspect
 import pickle
 
 import numpy as np
 import pytest
+from imblearn.pipeline import Pipeline as ImblearnPipeline
+from imblearn.under_sampling import RandomUnderSampler
 from sklearn.base import clone
 from sklearn.datasets import make_blobs
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import Pipeline as SklearnPipeline
+from sklearn.pipeline import make_pipeline as sklearn_make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from sknoisy import NoisyNetClassifier
 from sknoisy.detectors import BMMLabelCleaner, O2UNoiseDetector
-from sknoisy.pipeline import Pipeline, make_pipeline
+from sknoisy.pipeline import NoTransform, Pipeline, make_pipeline
 
 NET = {"module__hidden_sizes": (8,)}
 
@@ -91,10 +95,39 @@ def test_grid_search_over_detector_and_classifier_with_string_labels(string_data
     assert np.mean(search.predict(X) == y_true) > 0.8
 
 
-def test_sklearn_pipeline_rejects_a_detector_clearly(string_data):
+class _Cleaner(RandomUnderSampler):
+    """A resampler marked as a detector is, for the NoTransform tests."""
+
+    transform = NoTransform()
+
+
+@pytest.mark.parametrize("build", [
+    lambda step: SklearnPipeline([("clean", step), ("clf", LogisticRegression())]),
+    lambda step: sklearn_make_pipeline(StandardScaler(), step, LogisticRegression()),
+])
+def test_no_transform_names_sknoisy_pipeline_in_sklearns(string_data, build):
     X, y_noisy, _ = string_data
-    pipe = SklearnPipeline([("det", _detector()), ("clf", LogisticRegression())])
-    with pytest.raises(TypeError, match="transform"):
+    with pytest.raises(TypeError, match=r"_Cleaner resamples .* Use sknoisy\.Pipeline"):
+        build(_Cleaner(random_state=0)).fit(X, y_noisy)
+
+
+def test_no_transform_keeps_resampling_pipelines_working(string_data):
+    X, y_noisy, _ = string_data
+    assert not hasattr(_Cleaner(), "transform") and not hasattr(_Cleaner, "transform")
+    with pytest.raises(AttributeError, match="fit_resample"):
+        _Cleaner().transform(X)
+    for pipe in (Pipeline([_Cleaner(random_state=0), LogisticRegression()]),
+                 ImblearnPipeline([("clean", _Cleaner(random_state=0)),
+                                   ("clf", LogisticRegression())])):
+        assert pipe.fit(X, y_noisy).predict(X).shape == (len(X),)
+
+
+@pytest.mark.parametrize("detector", [BMMLabelCleaner, O2UNoiseDetector])
+def test_sklearn_pipeline_rejects_a_detector_naming_sknoisy_pipeline(string_data, detector):
+    X, y_noisy, _ = string_data
+    pipe = SklearnPipeline([("det", detector()), ("clf", LogisticRegression())])
+    assert isinstance(inspect.getattr_static(detector, "transform", None), NoTransform)
+    with pytest.raises(TypeError, match=rf"{detector.__name__} .* sknoisy\.Pipeline"):
         pipe.fit(X, y_noisy)
 
 

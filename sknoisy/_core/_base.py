@@ -16,7 +16,7 @@ from numbers import Integral, Real
 import numpy as np
 import torch
 from skorch import NeuralNetClassifier
-from skorch.callbacks import EpochScoring, EpochTimer, PassthroughScoring, PrintLog, ProgressBar
+from skorch.callbacks import EpochScoring, EpochTimer, PassthroughScoring
 from skorch.utils import to_numpy
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
@@ -24,6 +24,7 @@ from sklearn.utils.validation import check_is_fitted
 from ..modules import MLP, ConvNet
 from ._checks import check_labels, check_sample_weight, check_X, encode_labels
 from ._data import TensorBatchIterator, TensorDataset
+from ._logging import BatchProgressBar, EpochLog
 from ._record import RECORD_NAME, PerSampleRecord, per_sample_cross_entropy
 from ._state import FitState
 from ._validation import Interval, Options, check_params
@@ -103,7 +104,11 @@ class NoisyNetClassifier(NeuralNetClassifier):
         Losses that cannot learn from a random start (``DMILoss``) or that need a
         reasonable model first (peer loss) use it.
     verbose : int, default=0
-        0 is silent; 1 prints a per-epoch log and a progress bar over the batches.
+        0 is silent. 1 prints one line per epoch (losses, method-specific values such
+        as a forget rate, duration) under a header; best values are coloured only on
+        a terminal, so a log file gets plain text. 2 adds skorch's progress bar over
+        each epoch's batches, drawn on a terminal or in a notebook and omitted when
+        standard error is a file or a pipe.
     device : str, default='cpu'
         Torch device, for example ``'cuda'``.
     classes : array-like or None, default=None
@@ -262,10 +267,12 @@ class NoisyNetClassifier(NeuralNetClassifier):
             ("valid_loss", PassthroughScoring(name="valid_loss")),
             ("valid_acc", EpochScoring(_encoded_accuracy, name="valid_acc",
                                        lower_is_better=False)),
-            ("print_log", PrintLog()),
+            ("print_log", EpochLog()),
         ]
-        if self.verbose:
-            callbacks.append(("progress_bar", ProgressBar()))
+        # verbose=1 is the per-epoch table, 2 adds the per-batch bar. The type check
+        # leaves an invalid value to fit's parameter check, which names it.
+        if isinstance(self.verbose, Integral) and self.verbose >= 2:
+            callbacks.append(("progress_bar", BatchProgressBar()))
         return callbacks
 
     def check_data(self, X, y):

@@ -18,6 +18,7 @@ from imblearn.utils import check_target_type
 from sklearn.base import clone
 
 from ..exceptions import MostRowsFlaggedWarning, VanishingClassWarning
+from ..pipeline import NoTransform
 from ._base import NoisyNetClassifier
 from ._checks import check_labels, check_X, encode_labels
 from ._record import RECORD_NAME, PerSampleRecord
@@ -81,6 +82,9 @@ class NoiseDetectorMixin:
 
     _sampling_type = "clean-sampling"
     _relabel_supported = False
+    # No transform (imbalanced-learn forbids one beside fit_resample); inside
+    # scikit-learn's own Pipeline the lookup fails with an error naming sknoisy.Pipeline.
+    transform = NoTransform()
 
     # -- validation -----------------------------------------------------------------------
     def _check_X_y(self, X, y, accept_sparse=None):

@@ -76,12 +76,15 @@ def _synthetic(images: bool, n_train, n_test):
 
 
 def _fashion(images: bool, n_train, n_test):
-    data = load_fashion_mnist(as_images=images, n_train=n_train, n_test=n_test,
-                              random_state=_SPLIT_SEED)
-    what = (f"Fashion-MNIST, {len(data.y_train)} train (stratified subset of 60000)"
+    # One stream draws both subsets, so the rows are those the recorded results used.
+    rng = np.random.RandomState(_SPLIT_SEED)
+    X_train, y_train = load_fashion_mnist(subset="train", as_images=images, n_samples=n_train,
+                                          random_state=rng, return_X_y=True)
+    X_test, y_test = load_fashion_mnist(subset="test", as_images=images, n_samples=n_test,
+                                        random_state=rng, return_X_y=True)
+    what = (f"Fashion-MNIST, {len(y_train)} train (stratified subset of 60000)"
             if n_train else "Fashion-MNIST, 60000 train")
-    return data.X_train, data.X_test, data.y_train, data.y_test, \
-        f"{what}, {len(data.y_test)} test"
+    return X_train, X_test, y_train, y_test, f"{what}, {len(y_test)} test"
 
 
 DATASETS = {

@@ -42,7 +42,7 @@ Fashion-MNIST
 Class indices and names: 0 T-shirt/top, 1 Trouser, 2 Pullover, 3 Dress, 4 Coat,
 5 Sandal, 6 Shirt, 7 Sneaker, 8 Bag, 9 Ankle boot.
 
-sknoisy reads the four IDX files from local disk (Debian package
+sknoisy reads the IDX files from local disk (Debian package
 ``dataset-fashion-mnist`` or a folder you point it to), scales pixels to float32
 in [0, 1] and, by default, checks the sha256 of each unpacked file.
 
@@ -73,10 +73,10 @@ def _candidate_dirs(data_home) -> list[Path]:
     return dirs
 
 
-def _resolve_in(folder: Path) -> dict[str, Path] | None:
-    """Map each of the four file stems to an existing file in ``folder``, or None."""
+def _resolve_in(folder: Path, stems) -> dict[str, Path] | None:
+    """Map each file stem to an existing file in ``folder``, or None if one is missing."""
     found = {}
-    for stem in _SHA256:
+    for stem in stems:
         # The unpacked file is faster to read, so it wins when both are present.
         for name in (stem, stem + ".gz"):
             if (folder / name).is_file():
@@ -87,34 +87,38 @@ def _resolve_in(folder: Path) -> dict[str, Path] | None:
     return found
 
 
-def _find_files(data_home) -> dict[str, Path]:
+def _find_files(data_home, stems) -> dict[str, Path]:
+    """The first searched folder holding every file in ``stems``, as stem -> path."""
     dirs = _candidate_dirs(data_home)
     for folder in dirs:
-        found = _resolve_in(folder)
+        found = _resolve_in(folder, stems)
         if found is not None:
             return found
     searched = "\n".join(f"  - {d}" for d in dirs)
-    names = ", ".join(f"{stem}[.gz]" for stem in _SHA256)
+    names = ", ".join(f"{stem}[.gz]" for stem in stems)
     raise FileNotFoundError(
         f"Fashion-MNIST files not found. Looked for {names} in:\n{searched}\n"
         "sknoisy never downloads data. To get the files either install the Debian package "
         f"(apt-get install dataset-fashion-mnist, which puts them in {DEFAULT_DIR}), or copy "
-        "the four files (gzipped or not) into a folder and pass data_home=<folder> or set "
+        "the files (gzipped or not) into a folder and pass data_home=<folder> or set "
         f"the {ENV_VAR} environment variable to it."
     )
 
 
-def _check_subset_size(value, name: str, n_total: int) -> int | None:
+_SUBSETS = ("train", "test", "all")
+
+
+def _check_n_samples(value, n_total: int, subset: str) -> int | None:
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         raise TypeError(
-            f"{name} must be an int or None; got {value!r} of type {type(value).__name__}."
+            f"n_samples must be an int or None; got {value!r} of type {type(value).__name__}."
         )
     if not 1 <= value <= n_total:
         raise ValueError(
-            f"{name} must be between 1 and {n_total} (the number of available samples) "
-            f"or None for all of them; got {value}."
+            f"n_samples must be between 1 and {n_total} (the number of samples in "
+            f"subset={subset!r}) or None for all of them; got {value}."
         )
     return int(value)
 
@@ -141,7 +145,8 @@ def _stratified_indices(y: np.ndarray, n: int, rng: np.random.RandomState) -> np
     return np.sort(np.concatenate(picked))
 
 
-def _load_split(paths, split, verify, n_keep, rng):
+def _read_split(paths, split, verify):
+    """The images (uint8) and labels of one file pair, checked against each other."""
     img_stem, lbl_stem = _FILES[split]
     images = read_idx_ubyte(
         paths[img_stem], expected_ndim=3,
@@ -162,116 +167,135 @@ def _load_split(paths, split, verify, n_keep, rng):
             f"{str(paths[lbl_stem])!r} contains label {int(labels.max())}; Fashion-MNIST "
             f"labels are 0..{len(TARGET_NAMES) - 1}. The file is corrupt; replace it."
         )
-    n_keep = _check_subset_size(n_keep, f"n_{split}", labels.shape[0])
-    if n_keep is not None and n_keep < labels.shape[0]:
-        idx = _stratified_indices(labels, n_keep, rng)
-        images, labels = images[idx], labels[idx]
-    X = images.astype(np.float32)
-    X /= np.float32(255.0)
-    return X, labels.astype(np.int64)
+    return images, labels
 
 
 def load_fashion_mnist(
-    data_home: str | os.PathLike | None = None,
     *,
+    subset: str = "train",
+    data_home: str | os.PathLike | None = None,
     return_X_y: bool = False,
     as_images: bool = False,
-    verify: bool = True,
-    n_train: int | None = None,
-    n_test: int | None = None,
+    n_samples: int | None = None,
     random_state: int | np.random.RandomState | None = None,
-) -> Bunch | tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Load Fashion-MNIST from local IDX files.
+    verify: bool = True,
+) -> Bunch | tuple[np.ndarray, np.ndarray]:
+    """Load the training or test images of Fashion-MNIST from local IDX files.
 
-    Nothing is ever downloaded. The four files ``train-images-idx3-ubyte``,
-    ``train-labels-idx1-ubyte``, ``t10k-images-idx3-ubyte`` and
-    ``t10k-labels-idx1-ubyte`` are read, each either gzipped (``.gz``) or already
-    unpacked. They are looked for in ``data_home`` if given; otherwise in each folder
-    listed in the ``SKNOISY_DATA`` environment variable (several folders separated by
-    ``os.pathsep``), then in ``/usr/share/datasets/fashion-mnist/`` (Debian package
-    ``dataset-fashion-mnist``). In every root the subfolder ``fashion-mnist`` is tried
-    too. The first folder holding all four files is used.
+    Nothing is ever downloaded. Like scikit-learn's loaders, it returns a Bunch with
+    ``data`` and ``target`` (or ``(X, y)`` with ``return_X_y=True``), and ``subset``
+    chooses the split, as in :func:`sklearn.datasets.fetch_20newsgroups`. The files
+    ``train-images-idx3-ubyte`` and ``train-labels-idx1-ubyte`` (training set) and
+    ``t10k-images-idx3-ubyte`` and ``t10k-labels-idx1-ubyte`` (test set) are read, each
+    either gzipped (``.gz``) or already unpacked. They are looked for in ``data_home``
+    if given; otherwise in each folder listed in the ``SKNOISY_DATA`` environment
+    variable (several folders separated by ``os.pathsep``), then in
+    ``/usr/share/datasets/fashion-mnist/`` (Debian package ``dataset-fashion-mnist``).
+    In every root the subfolder ``fashion-mnist`` is tried too. The first folder
+    holding the files the subset needs is used.
 
     Parameters
     ----------
+    subset : {'train', 'test', 'all'}, default='train'
+        Which split to load: the 60,000 training images, the 10,000 test images, or
+        all 70,000 (training rows first).
     data_home : str or os.PathLike, default=None
-        Folder holding the four files. When given, only this folder (and its
+        Folder holding the files. When given, only this folder (and its
         ``fashion-mnist`` subfolder) is searched.
     return_X_y : bool, default=False
-        If True, return ``(X_train, y_train, X_test, y_test)`` instead of a Bunch.
+        If True, return ``(data, target)`` instead of a Bunch.
     as_images : bool, default=False
-        If True, ``X_*`` have shape ``(n, 28, 28)``; otherwise they are flat,
-        ``(n, 784)``.
-    verify : bool, default=True
-        Check the sha256 of every unpacked file against the published values while
-        reading (about half a second for all four). Turn off only to read other data
-        stored in the same format.
-    n_train : int, default=None
-        If given, keep a stratified random subset of this many training samples
+        If True, ``data`` has shape ``(n, 28, 28)``, so that sknoisy's classifiers pick
+        a small CNN; otherwise it is flat, ``(n, 784)``.
+    n_samples : int, default=None
+        If given, keep a stratified random subset of this many rows of the subset
         (class proportions kept to within one sample; rows stay in file order).
-        None keeps all 60,000. Useful for fast tests and benchmarks.
-    n_test : int, default=None
-        Same as ``n_train`` for the 10,000 test samples.
+        None keeps them all. Useful for fast experiments and tests.
     random_state : int, RandomState instance or None, default=None
-        Seeds the subset draws; only used when ``n_train`` or ``n_test`` is given.
+        Seeds the draw of ``n_samples`` rows; unused when ``n_samples`` is None. To
+        draw a training and a test subset from one seed, pass the same
+        ``RandomState`` instance to both calls.
+    verify : bool, default=True
+        Check the sha256 of every unpacked file read against the published values
+        (a fraction of a second, done while reading). Turn off only to read
+        other data stored in the same format.
 
     Returns
     -------
     data : :class:`~sklearn.utils.Bunch`
-        With fields ``X_train`` (float32 in [0, 1]), ``y_train`` (int64 in 0..9),
-        ``X_test``, ``y_test``, ``target_names`` (the 10 class names, indexed by
-        label) and ``DESCR``.
-    (X_train, y_train, X_test, y_test) : tuple of ndarray
+        With fields ``data`` (float32 in [0, 1], flat or images as ``as_images``
+        says), ``target`` (int64 labels in 0..9), ``images`` (always
+        ``(n, 28, 28)``; the same memory as ``data``), ``target_names`` (the 10 class
+        names, indexed by label) and ``DESCR``.
+    (data, target) : tuple of ndarray
         When ``return_X_y`` is True.
 
     Raises
     ------
     FileNotFoundError
-        If no searched folder holds all four files; the message lists every folder
-        searched and how to get the files.
+        If no searched folder holds the files of the subset; the message lists every
+        folder searched and how to get the files.
     ValueError
-        If a file is corrupt (bad magic number, sizes that do not match its header
-        or its partner file, labels outside 0..9) or its sha256 does not match; the
-        message names the file.
+        If ``subset`` is not one of the three names, if a file is corrupt (bad magic
+        number, sizes that do not match its header or its partner file, labels
+        outside 0..9) or its sha256 does not match; the message names the file.
 
     See Also
     --------
     load_digits : Small 8x8 digit images bundled with scikit-learn.
+    sklearn.datasets.fetch_20newsgroups : The loader whose ``subset`` this follows.
 
     Notes
     -----
-    Memory: the full set as float32 takes about 220 MB. With ``n_train`` /
-    ``n_test`` the subset is taken before conversion to float, so only the kept rows
-    are converted (the whole files are still read, and hashed when ``verify``).
+    Memory: all 70,000 images as float32 take about 220 MB. With ``n_samples`` the
+    rows are drawn before conversion to float, so only the kept rows are converted
+    (the whole files are still read, and hashed when ``verify``).
 
     Examples
     --------
     >>> import numpy as np
     >>> from sknoisy.datasets import load_fashion_mnist
-    >>> data = load_fashion_mnist(n_train=1000, n_test=200, random_state=0)
-    >>> data.X_train.shape, data.X_train.dtype, data.X_test.shape
-    ((1000, 784), dtype('float32'), (200, 784))
-    >>> np.bincount(data.y_train).tolist()
+    >>> X, y = load_fashion_mnist(return_X_y=True, n_samples=1000, random_state=0)
+    >>> X.shape, X.dtype
+    ((1000, 784), dtype('float32'))
+    >>> np.bincount(y).tolist()
     [100, 100, 100, 100, 100, 100, 100, 100, 100, 100]
-    >>> str(data.target_names[9])
-    'Ankle boot'
+    >>> test = load_fashion_mnist(subset="test", as_images=True)
+    >>> test.data.shape, str(test.target_names[test.target[0]])
+    ((10000, 28, 28), 'Ankle boot')
     """
-    paths = _find_files(data_home)
-    rng = check_random_state(random_state)
-    X_train, y_train = _load_split(paths, "train", verify, n_train, rng)
-    X_test, y_test = _load_split(paths, "test", verify, n_test, rng)
-    if X_train.shape[1:] != X_test.shape[1:]:
+    if not (isinstance(subset, str) and subset in _SUBSETS):
         raise ValueError(
-            f"Train images have shape {X_train.shape[1:]} but test images "
-            f"{X_test.shape[1:]}; the files in {paths['train-images-idx3-ubyte'].parent} "
-            "do not belong together."
+            f"subset must be 'train', 'test' or 'all'; got {subset!r}. For a training "
+            "and a test set, call load_fashion_mnist once with subset='train' and once "
+            "with subset='test'."
         )
-    if not as_images:
-        X_train = X_train.reshape(X_train.shape[0], -1)
-        X_test = X_test.reshape(X_test.shape[0], -1)
+    splits = ("train", "test") if subset == "all" else (subset,)
+    paths = _find_files(data_home, [stem for split in splits for stem in _FILES[split]])
+    parts = [_read_split(paths, split, verify) for split in splits]
+    if len({images.shape[1:] for images, _ in parts}) > 1:
+        raise ValueError(
+            f"Train images have shape {parts[0][0].shape[1:]} but test images "
+            f"{parts[1][0].shape[1:]}; the files in "
+            f"{paths['train-images-idx3-ubyte'].parent} do not belong together."
+        )
+    if len(parts) == 1:
+        images, labels = parts[0]
+    else:
+        images = np.concatenate([images for images, _ in parts])
+        labels = np.concatenate([labels for _, labels in parts])
+    n_samples = _check_n_samples(n_samples, labels.shape[0], subset)
+    if n_samples is not None and n_samples < labels.shape[0]:
+        idx = _stratified_indices(labels, n_samples, check_random_state(random_state))
+        images, labels = images[idx], labels[idx]
+    images = images.astype(np.float32)
+    images /= np.float32(255.0)
+    target = labels.astype(np.int64)
+    # A reshape of a contiguous array is a view: ``images`` costs no memory of its own.
+    data = images if as_images else images.reshape(images.shape[0], -1)
     if return_X_y:
-        return X_train, y_train, X_test, y_test
+        return data, target
     return Bunch(
-        X_train=X_train, y_train=y_train, X_test=X_test, y_test=y_test,
+        data=data, target=target, images=images,
         target_names=np.array(TARGET_NAMES), DESCR=DESCR,
     )
