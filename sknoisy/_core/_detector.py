@@ -26,8 +26,10 @@ from ._validation import Interval, StrOptions
 
 __all__ = ["DETECTOR_CONSTRAINTS", "MAX_RATE_CONSTRAINT", "NoiseDetectorMixin"]
 
-# The most a detector may flag on its own; detectors that take ``max_noise_rate`` merge it.
-MAX_RATE_CONSTRAINT: dict = {"max_noise_rate": [Interval(Real, 0, 1, closed="right")]}
+# The most a detector may flag on its own, and its report of what it flagged; the
+# network detectors merge these.
+MAX_RATE_CONSTRAINT: dict = {"max_noise_rate": [Interval(Real, 0, 1, closed="right")],
+                             "verbose": ["verbose"]}
 
 # Parameters every network-reading detector shares; each merges them into its own.
 DETECTOR_CONSTRAINTS: dict = {
@@ -158,12 +160,28 @@ class NoiseDetectorMixin:
             codes = np.where(flagged, new_codes, y_encoded)
             self.is_noisy_ = flagged
             self.sample_indices_ = np.arange(len(X))
+            self._report("relabeled", y_encoded)
             return X, classes[codes].astype(y.dtype, copy=False)
 
         flagged = self._protect_classes(flagged, y_encoded, None)
         self.is_noisy_ = flagged
         self.sample_indices_ = np.flatnonzero(~flagged)
+        self._report("dropped", y_encoded)
         return X[self.sample_indices_], y[self.sample_indices_]
+
+    def _report(self, verb: str, y_encoded: np.ndarray) -> None:
+        """At ``verbose >= 1`` print what was flagged; at ``>= 2`` also per class."""
+        verbose = getattr(self, "verbose", 0)
+        if not verbose:
+            return
+        n, k = len(self.is_noisy_), int(self.is_noisy_.sum())
+        print(f"{type(self).__name__}: {verb} {k} of {n} rows ({k / n:.1%}); noise rate "
+              f"{self.noise_rate_:.3f}.")
+        if verbose >= 2:
+            flagged = np.bincount(y_encoded[self.is_noisy_], minlength=len(self.classes_))
+            total = np.bincount(y_encoded, minlength=len(self.classes_))
+            for label, f, t in zip(self.classes_, flagged, total):
+                print(f"  class {label!r}: {f} of {t} ({f / max(t, 1):.1%})")
 
     # -- the network a detector reads ------------------------------------------------------
     def _train_network(self, X, y_encoded, *, max_epochs: int, record: PerSampleRecord,

@@ -65,6 +65,9 @@ class BMMLabelCleaner(NoiseDetectorMixin, BaseCleaningSampler):
     random_state : int, RandomState instance or None, default=None
         Given to the estimator's clone and to the Gaussian mixture; ``None`` keeps the
         estimator's own ``random_state``.
+    verbose : int, default=0
+        1 prints how many rows were flagged and the noise rate used; 2 adds the count
+        per class. The network's own training log is its ``verbose``.
 
     Attributes
     ----------
@@ -145,7 +148,7 @@ class BMMLabelCleaner(NoiseDetectorMixin, BaseCleaningSampler):
 
     def __init__(self, estimator=None, *, warmup_epochs=10, threshold=0.5,
                  rate_cap="confident_joint", max_noise_rate=0.5, mixture="beta",
-                 action="drop", sampling_strategy="all", random_state=None):
+                 action="drop", sampling_strategy="all", random_state=None, verbose=0):
         self.estimator = estimator
         self.warmup_epochs = warmup_epochs
         self.threshold = threshold
@@ -155,6 +158,7 @@ class BMMLabelCleaner(NoiseDetectorMixin, BaseCleaningSampler):
         self.action = action
         self.sampling_strategy = sampling_strategy
         self.random_state = random_state
+        self.verbose = verbose
 
     def _score_noise(self, X, y_encoded):
         capped = self.rate_cap is not None

@@ -78,6 +78,9 @@ class O2UNoiseDetector(NoiseDetectorMixin, BaseCleaningSampler):
     random_state : int, RandomState instance or None, default=None
         Given to the estimator's clone (its initialisation and shuffling); ``None``
         keeps the estimator's own ``random_state``.
+    verbose : int, default=0
+        1 prints how many rows were flagged and the noise rate used; 2 adds the count
+        per class. The network's own training log is its ``verbose``.
 
     Attributes
     ----------
@@ -160,7 +163,7 @@ class O2UNoiseDetector(NoiseDetectorMixin, BaseCleaningSampler):
     def __init__(self, estimator=None, *, noise_rate="auto", warmup_epochs=10, n_cycles=2,
                  cycle_length=5, lr_max=0.05, lr_min=0.005, max_noise_rate=0.5,
                  variance_weight=0.0, action="drop", sampling_strategy="all",
-                 record_trajectories=False, random_state=None):
+                 record_trajectories=False, random_state=None, verbose=0):
         self.estimator = estimator
         self.noise_rate = noise_rate
         self.warmup_epochs = warmup_epochs
@@ -174,6 +177,7 @@ class O2UNoiseDetector(NoiseDetectorMixin, BaseCleaningSampler):
         self.sampling_strategy = sampling_strategy
         self.record_trajectories = record_trajectories
         self.random_state = random_state
+        self.verbose = verbose
 
     def _check_params(self) -> None:
         super()._check_params()

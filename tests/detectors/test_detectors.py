@@ -314,3 +314,17 @@ _EXPECTED_FAILURES = {
 )
 def test_imblearn_sampler_checks(estimator, check):
     check(estimator)
+
+
+def test_detector_says_what_it_flagged_when_verbose(noisy_data, capsys):
+    X, y, _, _ = noisy_data
+    det = BMMLabelCleaner(**FAST[BMMLabelCleaner], verbose=2).fit(X, y)
+    out = capsys.readouterr().out
+    k = int(det.is_noisy_.sum())
+    assert f"BMMLabelCleaner: dropped {k} of 400 rows" in out
+    assert f"noise rate {det.noise_rate_:.3f}" in out
+    per_class = [int(line.split(": ")[1].split(" of ")[0]) for line in out.splitlines()
+                 if line.startswith("  class ")]
+    assert len(per_class) == 3 and sum(per_class) == k
+    BMMLabelCleaner(**FAST[BMMLabelCleaner]).fit(X, y)
+    assert capsys.readouterr().out == ""
