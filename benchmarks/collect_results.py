@@ -14,7 +14,7 @@ from __future__ import annotations
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-ORDER = ["core", "losses", "coteaching", "detectors", "distillation", "runner"]
+ORDER = ["core", "losses", "coteaching", "detectors", "confident", "distillation", "runner"]
 
 HEADER = """# sknoisy benchmark results
 

@@ -7,7 +7,12 @@ from .classifiers import (
     DynamicBootstrappingClassifier,
     PeerLossClassifier,
 )
-from .detectors import BMMLabelCleaner, O2UNoiseDetector, find_noisy_labels
+from .detectors import (
+    BMMLabelCleaner,
+    ConfidentLearningDetector,
+    O2UNoiseDetector,
+    find_noisy_labels,
+)
 from .mixture import BetaMixture1D
 from .pipeline import Pipeline, make_pipeline
 
@@ -17,6 +22,7 @@ __all__ = [
     "BMMLabelCleaner",
     "BetaMixture1D",
     "CoTeachingClassifier",
+    "ConfidentLearningDetector",
     "DistilledStudentClassifier",
     "DynamicBootstrappingClassifier",
     "NoisyNetClassifier",

@@ -134,6 +134,61 @@ def _clean_learning(c: MethodContext):
         find_label_issues_kwargs={"n_jobs": 1})
 
 
+# Confident learning: the same detector around the core net or a scikit-learn model, and
+# cleanlab's own filter and ranking on the very same out-of-fold probabilities.
+def _cv_model(kind: str, c: MethodContext):
+    if kind == "net":
+        # The per-fold nets train as long as the other detectors' networks do.
+        return c.net(max_epochs=c.warmup_epochs())
+    if kind == "logreg":
+        make_pipeline = resolve("sklearn.pipeline:make_pipeline")
+        return make_pipeline(resolve("sklearn.preprocessing:StandardScaler")(),
+                             resolve("sklearn.linear_model:LogisticRegression")(max_iter=1000))
+    return resolve("sklearn.ensemble:HistGradientBoostingClassifier")(max_iter=50)
+
+
+def _confident_detector(kind: str = "net", **params):
+    def build(c: MethodContext):
+        return resolve("sknoisy.detectors:ConfidentLearningDetector")(
+            estimator=_cv_model(kind, c), cv=c.cv_folds, random_state=c.seed, **params)
+    return build
+
+
+class _CleanlabOnSameProbabilities:
+    """cleanlab's defaults on the out-of-fold probabilities of a ConfidentLearningDetector.
+
+    ``fit`` fits the detector (its folds and models are seeded, so these are the
+    probabilities the matching ``confident_*`` entry reads), then
+    ``cleanlab.filter.find_label_issues`` (prune by noise rate) gives the mask and
+    ``1 - cleanlab.rank.get_label_quality_scores`` (self-confidence) the scores.
+    """
+
+    def __init__(self, detector):
+        self.detector = detector
+
+    def fit(self, X, y):
+        find_label_issues = resolve("cleanlab.filter:find_label_issues")
+        quality = resolve("cleanlab.rank:get_label_quality_scores")
+        detector = self.detector.fit(X, y)
+        labels = np.searchsorted(detector.classes_, np.asarray(y))
+        # n_jobs=1: cleanlab's worker processes would escape the CPU-time measurement.
+        self.is_noisy_ = find_label_issues(labels, detector.pred_proba_, n_jobs=1)
+        self.noise_scores_ = 1.0 - quality(labels, detector.pred_proba_)
+        self.noise_rate_ = float(self.is_noisy_.mean())
+        return self
+
+
+def _suffix(kind: str) -> str:
+    # The core net's entries read like o2u_detect and bmm_detect.
+    return "detect" if kind == "net" else kind
+
+
+def _cleanlab_on_same_proba(kind: str = "net"):
+    def build(c: MethodContext):
+        return _CleanlabOnSameProbabilities(_confident_detector(kind)(c))
+    return build
+
+
 def _probe(method: str):
     def build(c: MethodContext):
         return resolve("sknoisy.benchmark._baselines:NoiseRateProbe")(c.net(), method=method)
@@ -220,6 +275,26 @@ _ENTRIES = {
                          readout=_detection, default=False),
     "bmm_detect": Method(_bmm_detector, "the BMM label cleaner alone (no classifier)",
                          readout=_detection, default=False),
+    "confident": Method(_then_net(_confident_detector()), "confident learning on the core "
+                        "net's out-of-fold probabilities drops suspects, then cross-entropy",
+                        detector="sknoisy.detectors:ConfidentLearningDetector",
+                        readout=_detection, fit=_fit_cleaner_then_net, default=False),
+    **{name: method for kind, model in (
+        ("net", "the core net"), ("logreg", "a standardised logistic regression"),
+        ("hgb", "HistGradientBoosting (50 iterations)")) for name, method in (
+        (f"confident_{_suffix(kind)}", Method(
+            _confident_detector(kind), f"ConfidentLearningDetector alone, {model} per fold "
+            "(prune by noise rate, self-confidence scores)", readout=_detection,
+            default=False)),
+        (f"confident_posterior_{_suffix(kind)}", Method(
+            _confident_detector(kind, rank_by="posterior"), f"ConfidentLearningDetector "
+            f"alone, {model} per fold, rank_by='posterior'", readout=_detection,
+            default=False)),
+        (f"cleanlab_{_suffix(kind)}", Method(
+            _cleanlab_on_same_proba(kind), "cleanlab's find_label_issues and "
+            f"get_label_quality_scores (defaults) on the probabilities of "
+            f"confident_{_suffix(kind)}", requires=("cleanlab",), readout=_detection,
+            default=False)))},
     "cleanlab": Method(_clean_learning, "cleanlab CleanLearning (k-fold out-of-sample "
                        "probabilities) around the same net", requires=("cleanlab",),
                        readout=_clean_learning_detection, fit=_fit_clean_learning),

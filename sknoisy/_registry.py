@@ -285,7 +285,7 @@ def detector_names() -> list[str]:
     --------
     >>> from sknoisy._registry import detector_names
     >>> detector_names()
-    ['o2u', 'bmm']
+    ['o2u', 'bmm', 'confident']
     """
     return [name for name, method in METHODS.items() if method.detector]
 

@@ -175,6 +175,17 @@ def _check_label(table: pd.DataFrame, column: str, path: Path):
     return values
 
 
+def _epoch_params(method: str, epochs) -> dict:
+    """--epochs as the detector understands it: its warm-up, or its network's length."""
+    if epochs is None:
+        return {}
+    if "warmup_epochs" in make_detector(method).get_params(deep=False):
+        return {"warmup_epochs": epochs}
+    # A detector that trains its network to the end (confident learning's folds).
+    from ._core._base import NoisyNetClassifier
+    return {"estimator": NoisyNetClassifier(max_epochs=epochs)}
+
+
 def _ranked(table, label_column, labels, detector) -> pd.DataFrame:
     scores = detector.noise_scores_
     out = pd.DataFrame({
@@ -227,7 +238,7 @@ def _detect(args) -> int:
         import torch
         torch.set_num_threads(args.threads)
     detector = make_detector(args.method, random_state=args.random_state,
-                             **({} if args.epochs is None else {"warmup_epochs": args.epochs}))
+                             **_epoch_params(args.method, args.epochs))
     start = time.perf_counter()
     try:
         detector.fit(X, labels)
@@ -291,7 +302,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="one-hot encode text columns with at most this many distinct "
                              "values (default: 20)")
     detect.add_argument("--epochs", type=int, default=None,
-                        help="warm-up epochs of the detector's network (default: the "
+                        help="epochs of the detector's network: O2U's and BMM's warm-up, "
+                             "each cross-validation fit of 'confident' (default: the "
                              "detector's, 10)")
     detect.add_argument("--random-state", type=int, default=0, help="seed (default: 0)")
     detect.add_argument("--top", type=int, default=10, help="suspects printed (default: 10)")

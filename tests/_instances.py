@@ -22,9 +22,10 @@ FAST_NET = dict(max_epochs=10, lr=1e-2, batch_size=32,
 
 # Every registered detector, built from the registry with a tiny network and the shortest
 # schedule it accepts: a new detector joins the common checks without a line here.
-FAST_DETECTOR = dict(random_state=0, warmup_epochs=3, n_cycles=1, cycle_length=2,
+FAST_DETECTOR = dict(random_state=0, warmup_epochs=3, n_cycles=1, cycle_length=2, cv=2,
                      estimator=NoisyNetClassifier(
-                         batch_size=32, module=functools.partial(MLP, hidden_sizes=(16,))))
+                         max_epochs=5, batch_size=32,
+                         module=functools.partial(MLP, hidden_sizes=(16,))))
 
 
 def _fast_detector(name):

@@ -241,7 +241,8 @@ def test_broken_import_of_sknoisy_fails_loudly(monkeypatch):
 
 def test_detector_entries_serve_find_noisy_labels():
     assert type(make_detector("o2u", warmup_epochs=3)).__name__ == "O2UNoiseDetector"
-    with pytest.raises(ValueError, match=r"method must be one of \['o2u', 'bmm'\]"):
+    with pytest.raises(ValueError,
+                       match=r"method must be one of \['o2u', 'bmm', 'confident'\]"):
         make_detector("gce")
     with pytest.raises(TypeError, match="no parameter"):
         make_detector("bmm", cycle_length=3)

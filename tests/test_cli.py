@@ -239,3 +239,15 @@ def test_cli_console_entry_point_exit_status(tmp_path):
     assert proc.returncode == 2
     assert proc.stderr.strip().splitlines() == [
         f"sknoisy detect: error: {tmp_path / 'absent.csv'}: no such file."]
+
+
+def test_cli_detect_confident_learning_takes_epochs_as_its_network_length(csv_file, tmp_path,
+                                                                          table, capsys):
+    out = tmp_path / "suspects.csv"
+    status, stdout, _ = _run(["detect", csv_file, "--label-column", "species", "--out", out,
+                              "--method", "confident", "--epochs", 3], capsys)
+    assert status == 0
+    ranked = pd.read_csv(out)
+    scores = np.empty(len(ranked))
+    scores[ranked["row_index"]] = ranked["noise_score"]
+    assert average_precision_score(table[1], scores) > 0.5

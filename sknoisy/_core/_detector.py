@@ -180,7 +180,7 @@ class NoiseDetectorMixin:
         if verbose >= 2:
             flagged = np.bincount(y_encoded[self.is_noisy_], minlength=len(self.classes_))
             total = np.bincount(y_encoded, minlength=len(self.classes_))
-            for label, f, t in zip(self.classes_, flagged, total):
+            for label, f, t in zip(self.classes_.tolist(), flagged, total):
                 print(f"  class {label!r}: {f} of {t} ({f / max(t, 1):.1%})")
 
     # -- the network a detector reads ------------------------------------------------------

@@ -7,11 +7,13 @@ returns the Axes, except :func:`plot_suspicious_images`, which returns a Figure.
 
 from ._detection import plot_precision_recall
 from ._images import plot_suspicious_images
+from ._issues import plot_label_issues
 from ._losses import plot_loss_histogram, plot_loss_trajectories
 from ._mixture import plot_beta_mixture
 
 __all__ = [
     "plot_beta_mixture",
+    "plot_label_issues",
     "plot_loss_histogram",
     "plot_loss_trajectories",
     "plot_precision_recall",
