@@ -21,8 +21,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import tomllib
+import sys
 from pathlib import Path
+
+# The standard library reads TOML from Python 3.11 on; tomli is the same parser before.
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on Python 3.10 only
+    import tomli as tomllib
 
 __all__ = ["config_argv", "load_config"]
 
