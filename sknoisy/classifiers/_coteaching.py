@@ -44,7 +44,8 @@ class CoTeachingClassifier(NoisyNetClassifier):
     Two networks of the same architecture, initialised differently, are trained
     together. In every batch each network ranks its own per-sample losses and keeps
     the ``R(T)`` fraction with the smallest loss, ``R(T) = 1 - tau * min(T ** c / T_k,
-    1)`` at epoch ``T``; network 1 is then updated on the samples network 2 kept and
+    1)`` after ``T`` epochs of training (so the first epoch keeps every sample);
+    network 1 is then updated on the samples network 2 kept and
     vice versa (Han et al., 2018). Small-loss samples are likely to be correctly
     labelled, and because the two networks make different mistakes, exchanging the
     selections stops each from confirming its own errors.
@@ -72,11 +73,11 @@ class CoTeachingClassifier(NoisyNetClassifier):
         step of that epoch by a :class:`~sknoisy.callbacks.PerSampleRecord` (no extra
         pass; an ``(n_samples, n_classes)`` buffer, freed at the end of fit), and
         it is fixed from then on. Early estimates are high (undertrained networks) but
-        weigh little, since the ramp drops only ``tau * T / T_k`` in epoch ``T``. See
+        weigh little, since the ramp drops only ``tau * T / T_k`` after ``T`` epochs. See
         ``benchmarks/results/coteaching.md`` for its accuracy.
     num_gradual : int, default=10
         ``T_k``: the epochs over which the dropped fraction ramps up from 0 to
-        ``tau``.
+        ``tau``; epoch ``warmup_epochs + T_k + 1`` is the first to drop ``tau``.
     exponent : float, default=1.0
         ``c``: shape of the ramp, ``min(T ** c / T_k, 1)``; 1 is linear.
     variant : {'standard', 'plus'}, default='standard'
@@ -88,6 +89,11 @@ class CoTeachingClassifier(NoisyNetClassifier):
     predict_with : {'first', 'mean'}, default='first'
         Predict with the first network, or average both networks' class
         probabilities.
+    warmup_epochs : int, default=0
+        Epochs in which both networks train on every sample with plain cross
+        entropy (whatever ``criterion`` is) before the ramp of ``R(T)`` starts; ``T``
+        then counts the epochs after the warm-up. The paper has none: its ramp,
+        which drops nothing in the first epoch, is the warm-up.
     **kwargs
         Every parameter of :class:`sknoisy.NoisyNetClassifier` (``max_epochs``,
         ``lr``, ``optimizer__*``, ``device``, ``random_state``, ...). One optimizer
@@ -152,8 +158,8 @@ class CoTeachingClassifier(NoisyNetClassifier):
     >>> X, y = load_iris(return_X_y=True)
     >>> clf = CoTeachingClassifier(forget_rate=0.2, num_gradual=5, max_epochs=40,
     ...                            lr=1e-2, random_state=0).fit(X, y)
-    >>> [round(r, 2) for r in clf.history[:6, "forget_rate"]]
-    [0.04, 0.08, 0.12, 0.16, 0.2, 0.2]
+    >>> [round(r, 2) for r in clf.history[:7, "forget_rate"]]
+    [0.0, 0.04, 0.08, 0.12, 0.16, 0.2, 0.2]
     >>> bool(clf.score(X, y) > 0.9)
     True
     """
@@ -235,8 +241,10 @@ class CoTeachingClassifier(NoisyNetClassifier):
         if isinstance(self.forget_rate, str) and self.forget_rate == "auto":
             # The mean of both networks' probabilities during the ramp's epochs: what the
             # automatic rate is estimated from, and only for as long as it is.
+            ramp_end = self.num_gradual + (self.warmup_epochs
+                                           if isinstance(self.warmup_epochs, Integral) else 0)
             callbacks.append((RECORD_NAME, PerSampleRecord(
-                stop_epoch=self.num_gradual, proba=True, keep_results=False)))
+                stop_epoch=ramp_end, proba=True, keep_results=False)))
         return callbacks
 
     def on_train_begin(self, net, X=None, y=None, **kwargs):
@@ -261,7 +269,7 @@ class CoTeachingClassifier(NoisyNetClassifier):
         self.forget_rate_ = float(estimate_noise_rate(proba=proba, y=record.targets(),
                                                       method="confident_joint"))
         # The estimate from the end of the ramp is final.
-        self.forget_rate_estimated_ = last_epoch >= self.num_gradual
+        self.forget_rate_estimated_ = last_epoch >= self.warmup_epochs + self.num_gradual
 
     def current_forget_rate(self) -> float:
         """Fraction of each batch dropped in the current epoch (``len(history_)``).
@@ -269,22 +277,23 @@ class CoTeachingClassifier(NoisyNetClassifier):
         Returns
         -------
         float
-            ``tau * min(T ** c / T_k, 1)``; 0 while ``forget_rate='auto'`` is still
-            being estimated.
+            ``tau * min(T ** c / T_k, 1)`` with ``T`` the epochs trained since the
+            warm-up; 0 during the warm-up, in the first epoch after it, and before
+            ``forget_rate='auto'`` has a first estimate.
 
         Examples
         --------
         >>> from sklearn.datasets import load_iris
         >>> from sknoisy.classifiers import CoTeachingClassifier
         >>> X, y = load_iris(return_X_y=True)
-        >>> clf = CoTeachingClassifier(forget_rate=0.3, max_epochs=2, random_state=0)
+        >>> clf = CoTeachingClassifier(forget_rate=0.3, max_epochs=3, random_state=0)
         >>> round(clf.fit(X, y).current_forget_rate(), 2)
         0.06
         """
         if getattr(self, "forget_rate_", None) is None:
             return 0.0
-        return forget_rate_schedule(self.current_epoch(), self.forget_rate_,
-                                    self.num_gradual, self.exponent)
+        return forget_rate_schedule(self.current_epoch() - self.warmup_epochs,
+                                    self.forget_rate_, self.num_gradual, self.exponent)
 
     def on_epoch_begin(self, net, dataset_train=None, dataset_valid=None, **kwargs):
         super().on_epoch_begin(net, dataset_train=dataset_train, dataset_valid=dataset_valid,
@@ -312,7 +321,8 @@ class CoTeachingClassifier(NoisyNetClassifier):
 
     # -- the training step ------------------------------------------------------------------
     def _per_sample_losses(self, logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        losses = self.criterion_(logits, y)
+        # The core's per-sample loss: cross entropy during the warm-up, then criterion.
+        losses = self.get_per_sample_loss(logits, y, training=True)
         if losses.ndim != 1:
             raise ValueError(
                 f"{type(self).__name__} ranks samples by their loss, but criterion "

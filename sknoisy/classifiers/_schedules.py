@@ -11,14 +11,16 @@ def forget_rate_schedule(epoch: int, forget_rate: float, num_gradual: int = 10,
 
     Co-teaching keeps the ``R(T) = 1 - tau * min(T ** c / T_k, 1)`` smallest-loss
     fraction of every batch (Han et al., 2018); this returns the dropped fraction
-    ``tau * min(T ** c / T_k, 1)``. It grows from 0 to ``tau`` over the first
-    ``T_k`` epochs: networks learn clean patterns before they memorise noise, so
-    early epochs can afford to keep almost everything.
+    ``tau * min(T ** c / T_k, 1)``, where ``T`` counts the epochs already trained:
+    the first epoch (``T = 0``) drops nothing, as in the paper, and epoch ``T_k + 1``
+    is the first to drop ``tau``. Networks learn clean patterns before they memorise
+    noise, so early epochs can afford to keep almost everything. (The reference
+    code's ``linspace(0, tau, T_k)`` reaches ``tau`` one epoch sooner.)
 
     Parameters
     ----------
     epoch : int
-        The current epoch ``T``, counted from 1 (0 gives 0).
+        The current epoch, counted from 1, so ``T = epoch - 1`` (0 or less gives 0).
     forget_rate : float
         The final dropped fraction ``tau``, in [0, 1); the paper sets it to the noise
         rate.
@@ -39,9 +41,10 @@ def forget_rate_schedule(epoch: int, forget_rate: float, num_gradual: int = 10,
     Examples
     --------
     >>> from sknoisy.classifiers._schedules import forget_rate_schedule
-    >>> [round(forget_rate_schedule(t, 0.5, num_gradual=4), 3) for t in range(1, 7)]
-    [0.125, 0.25, 0.375, 0.5, 0.5, 0.5]
+    >>> [round(forget_rate_schedule(t, 0.5, num_gradual=4), 3) for t in range(1, 8)]
+    [0.0, 0.125, 0.25, 0.375, 0.5, 0.5, 0.5]
     """
-    if epoch <= 0:
+    completed = epoch - 1
+    if completed <= 0:
         return 0.0
-    return float(forget_rate) * min(float(epoch) ** exponent / num_gradual, 1.0)
+    return float(forget_rate) * min(float(completed) ** exponent / num_gradual, 1.0)

@@ -42,12 +42,13 @@ def _hand_net(a1, a2, **params):
     """A fitted net whose two networks give sample j (label 0) the logits [0, a1[j]] / [0, a2[j]].
 
     The cross-entropy of sample j under net k is softplus(a_k[j]), increasing in a_k[j].
-    After one epoch with num_gradual=1 the forget rate is the full ``forget_rate``.
+    After two epochs with num_gradual=1 (T = 1 epoch trained before the current one)
+    the forget rate is the full ``forget_rate``.
     """
     n = len(a1)
     X = np.eye(n, dtype=np.float32)
     y = np.arange(n) % 2
-    net = CoTeachingClassifier(Table, forget_rate=0.5, num_gradual=1, max_epochs=1,
+    net = CoTeachingClassifier(Table, forget_rate=0.5, num_gradual=1, max_epochs=2,
                                batch_size=n, random_state=0, **params).fit(X, y)
     with torch.no_grad():
         for module, a in ((net.module_, a1), (net.module2_, a2)):
@@ -65,14 +66,16 @@ def _grad_columns(module):
 
 # -- the schedule --------------------------------------------------------------------------------
 def test_forget_rate_schedule_linear_ramp_then_flat():
-    rates = [forget_rate_schedule(t, 0.4, num_gradual=10) for t in range(0, 14)]
-    expected = [0.0] + [0.04 * t for t in range(1, 11)] + [0.4] * 3
+    # R(T) = 1 - tau * min(T / T_k, 1) with T the epochs already trained: epoch 1 drops
+    # nothing (T = 0) and epoch T_k + 1 = 11 is the first to drop tau.
+    rates = [forget_rate_schedule(t, 0.4, num_gradual=10) for t in range(0, 15)]
+    expected = [0.0, 0.0] + [0.04 * t for t in range(1, 11)] + [0.4] * 3
     np.testing.assert_allclose(rates, expected, rtol=1e-12)
 
 
 def test_forget_rate_schedule_exponent_shapes_ramp():
-    # tau * min(T^2 / 10, 1): 0.1, 0.4, 0.9, then capped at 1.
-    rates = [forget_rate_schedule(t, 0.5, num_gradual=10, exponent=2) for t in (1, 2, 3, 4, 9)]
+    # tau * min(T^2 / 10, 1) at T = epoch - 1: 0.1, 0.4, 0.9, then capped at 1.
+    rates = [forget_rate_schedule(t, 0.5, num_gradual=10, exponent=2) for t in (2, 3, 4, 5, 10)]
     np.testing.assert_allclose(rates, [0.05, 0.2, 0.45, 0.5, 0.5], rtol=1e-12)
 
 
@@ -125,8 +128,8 @@ def test_coteaching_plus_selects_among_disagreements():
 def test_coteaching_plus_waits_for_init_epoch():
     a1 = [-1.0, -2.0, 1.0, 2.0, -3.0, 3.0]
     a2 = [-1.0, 2.0, 1.0, -2.0, 3.0, -3.0]
-    net, batch = _hand_net(a1, a2, variant="plus", init_epoch=1)
-    net.train_step_single(batch)   # epoch 1 <= init_epoch: standard rule over all 6
+    net, batch = _hand_net(a1, a2, variant="plus", init_epoch=2)
+    net.train_step_single(batch)   # epoch 2 <= init_epoch: standard rule over all 6
     assert _grad_columns(net.module_) == {0, 3, 5}   # net 2's three smallest
     assert _grad_columns(net.module2_) == {0, 1, 4}  # net 1's three smallest
 
@@ -176,10 +179,12 @@ def test_coteaching_history_records_selection(data):
     y_noisy[::4] = (y_noisy[::4] + 1) % 3
     net = CoTeachingClassifier(forget_rate=0.4, num_gradual=2, **{**FAST, "max_epochs": 4})
     net.fit(X, y_noisy)
-    np.testing.assert_allclose(net.history[:, "forget_rate"], [0.2, 0.4, 0.4, 0.4])
+    np.testing.assert_allclose(net.history[:, "forget_rate"], [0.0, 0.2, 0.4, 0.4])
     kept = np.array(net.history[:, "kept_loss"])
     dropped = np.array(net.history[:, "dropped_loss"])
-    assert np.all(np.isfinite(kept)) and np.all(kept < dropped)
+    # Epoch 1 drops nothing, so its dropped loss is undefined.
+    assert np.isnan(dropped[0])
+    assert np.all(np.isfinite(kept)) and np.all(kept[1:] < dropped[1:])
     # Disagreement is the share of rows whose two predicted classes differ: recompute it
     # for the last epoch's final networks and compare (the record is per step, so loosely).
     first = net.module_(torch.as_tensor(X)).argmax(dim=1)
@@ -253,7 +258,39 @@ def test_coteaching_warm_start_continues_schedule(data):
     assert all(torch.equal(a, b) for a, b in zip(weights, net.module2_.parameters()))
     net.set_params(max_epochs=2).fit(X, y)
     assert len(net.history) == 4
-    np.testing.assert_allclose(net.history[:, "forget_rate"], [0.1, 0.2, 0.3, 0.4])
+    np.testing.assert_allclose(net.history[:, "forget_rate"], [0.0, 0.1, 0.2, 0.3])
+
+
+def test_coteaching_warmup_trains_on_every_sample_with_cross_entropy(data, monkeypatch):
+    X, y = data
+    seen = []
+    real = _coteaching._smallest
+
+    def spy(losses, candidates, k):
+        seen.append((len(candidates), k))
+        return real(losses, candidates, k)
+
+    monkeypatch.setattr(_coteaching, "_smallest", spy)
+
+    class Doubled(torch.nn.CrossEntropyLoss):
+        def forward(self, logits, target):
+            return 2 * super().forward(logits, target)
+
+    net = CoTeachingClassifier(forget_rate=0.4, num_gradual=2, warmup_epochs=2,
+                               criterion=Doubled, **{**FAST, "max_epochs": 5,
+                                                     "batch_size": len(X)}).fit(X, y)
+    # Two warm-up epochs and the ramp's first epoch keep everything; then tau/2, tau.
+    np.testing.assert_allclose(net.history[:, "forget_rate"], [0.0, 0.0, 0.0, 0.2, 0.4])
+    kept = [k for _, k in seen[::2]]   # one batch per epoch, one call per network
+    assert kept == [len(X)] * 3 + [128, 96]
+    # During the warm-up the loss is plain cross entropy, not the criterion.
+    batch = IndexedBatch(torch.as_tensor(X), torch.as_tensor(y), torch.arange(len(X)))
+    with torch.no_grad():
+        logits = net.infer(batch[0])
+    plain = torch.nn.functional.cross_entropy(logits, batch[1], reduction="none")
+    assert torch.allclose(net._per_sample_losses(logits, batch[1]), 2 * plain)
+    monkeypatch.setattr(net, "in_warmup", lambda: True)
+    assert torch.allclose(net._per_sample_losses(logits, batch[1]), plain)
 
 
 def test_coteaching_clone_gridsearch_pickle(data):
@@ -290,7 +327,7 @@ def test_coteaching_auto_rate_estimated_during_ramp(data, monkeypatch):
         np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-5)
         np.testing.assert_array_equal(net.classes_[labels], y)
     assert net.forget_rate_ == 0.3 and net.forget_rate_estimated_ is True
-    np.testing.assert_allclose(net.history[:, "forget_rate"], [0.0, 0.3, 0.3])
+    np.testing.assert_allclose(net.history[:, "forget_rate"], [0.0, 0.15, 0.3])
     # The probabilities were fit-time state: nothing of them is left on the fitted net.
     record = net.per_sample_record()
     assert not hasattr(record, "last_proba_") and record.buffers_ is None
