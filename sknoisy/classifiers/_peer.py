@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from numbers import Real
+from numbers import Integral, Real
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
 from .._core._base import NoisyNetClassifier
+from .._core._validation import Interval
 from ..losses import PeerLoss
 
 __all__ = ["PeerLossClassifier"]
@@ -74,9 +75,8 @@ class PeerLossClassifier(NoisyNetClassifier):
         cross entropy), or a per-epoch schedule: a callable ``epoch -> alpha`` with
         ``epoch`` counted from 1, or a sequence whose ``t``-th entry (``alpha[t - 1]``) is
         the weight of epoch ``t``, the last entry being held afterwards. A schedule is only
-        consulted after the warm-up epochs. The paper ramps alpha up after the warm-up; a
-        linear ramp over five epochs, for example, is
-        ``alpha=lambda t: min(1.0, (t - 5) / 5)`` with ``warmup_epochs=5``.
+        consulted after the warm-up epochs and is used as given (``alpha_ramp_epochs``
+        does not apply to it).
     warmup_epochs : int, default=5
         Epochs trained with plain cross entropy (``alpha = 0``) before the peer term is
         switched on. The peer term pushes the network away from the label marginal, which
@@ -84,6 +84,11 @@ class PeerLossClassifier(NoisyNetClassifier):
         cross entropy are enough for an MLP to learn the easy patterns and short enough
         that it has not yet memorised the noise. Set it to 0 to let ``alpha`` (or the
         schedule) apply from the first epoch.
+    alpha_ramp_epochs : int, default=5
+        For a number ``alpha``: the epochs after the warm-up over which the peer weight
+        rises linearly to ``alpha``, ``alpha * min(s / alpha_ramp_epochs, 1)`` in the
+        ``s``-th epoch after the warm-up, as the paper ramps it up rather than
+        switching it on at full weight. 0 switches it on at once.
     criterion : PeerLoss class or instance, default=sknoisy.losses.PeerLoss
         The loss; ``criterion__eps`` sets the floor of the peer probability. Its ``alpha``
         is set by this classifier every epoch, so ``criterion__alpha`` is refused.
@@ -139,10 +144,16 @@ class PeerLossClassifier(NoisyNetClassifier):
     # alpha (a number, a callable or a sequence) is checked in _check_params: no sklearn
     # constraint expresses "a sequence of numbers >= 0".
 
-    def __init__(self, module=None, *, alpha=1.0, warmup_epochs=5, criterion=PeerLoss,
-                 **kwargs):
+    _parameter_constraints: dict = {
+        **NoisyNetClassifier._parameter_constraints,
+        "alpha_ramp_epochs": [Interval(Integral, 0, None, closed="left")],
+    }
+
+    def __init__(self, module=None, *, alpha=1.0, warmup_epochs=5, alpha_ramp_epochs=5,
+                 criterion=PeerLoss, **kwargs):
         super().__init__(module, criterion=criterion, warmup_epochs=warmup_epochs, **kwargs)
         self.alpha = alpha
+        self.alpha_ramp_epochs = alpha_ramp_epochs
 
     # -- parameters ---------------------------------------------------------------------------
     def _check_params(self) -> None:
@@ -187,7 +198,8 @@ class PeerLossClassifier(NoisyNetClassifier):
         Returns
         -------
         alpha : float
-            0 during the ``warmup_epochs``, then ``alpha`` or its schedule's value.
+            0 during the ``warmup_epochs``; then a number ``alpha`` ramped up over
+            ``alpha_ramp_epochs``, or the schedule's value.
 
         Raises
         ------
@@ -200,12 +212,18 @@ class PeerLossClassifier(NoisyNetClassifier):
         >>> clf = PeerLossClassifier(alpha=lambda t: 0.1 * t, warmup_epochs=2)
         >>> [round(clf.alpha_at(t), 2) for t in range(1, 6)]
         [0.0, 0.0, 0.3, 0.4, 0.5]
+        >>> clf = PeerLossClassifier(alpha=0.8, warmup_epochs=1, alpha_ramp_epochs=4)
+        >>> [round(clf.alpha_at(t), 2) for t in range(1, 8)]
+        [0.0, 0.2, 0.4, 0.6, 0.8, 0.8, 0.8]
         """
         if epoch <= self.warmup_epochs:
             return 0.0
         kind = _alpha_kind(self.alpha, type(self).__name__)
         if kind == "scalar":
-            return float(self.alpha)
+            if self.alpha_ramp_epochs <= 0:
+                return float(self.alpha)
+            after_warmup = epoch - self.warmup_epochs
+            return float(self.alpha) * min(after_warmup / self.alpha_ramp_epochs, 1.0)
         if kind == "sequence":
             return float(self.alpha[min(epoch, len(self.alpha)) - 1])
         value = self.alpha(epoch)

@@ -44,7 +44,8 @@ def _schedule(epoch, scale):
 # -- the loss ---------------------------------------------------------------------------------
 def test_peer_get_loss_equals_hand_computation(data):
     X, y = data
-    clf = PeerLossClassifier(alpha=0.7, warmup_epochs=0, **{**FAST, "max_epochs": 1}).fit(X, y)
+    clf = PeerLossClassifier(alpha=0.7, warmup_epochs=0, alpha_ramp_epochs=0,
+                             **{**FAST, "max_epochs": 1}).fit(X, y)
     logits = torch.tensor([[2.0, 0.0, -1.0], [0.5, 0.5, 0.0], [-3.0, 1.0, 2.0],
                            [0.0, 4.0, 0.0], [1.0, -2.0, 0.5]])
     target = torch.tensor([0, 2, 1, 1, 0])
@@ -98,11 +99,28 @@ def test_peer_positive_alpha_changes_training(data):
 
 def test_peer_warmup_epochs_use_alpha_zero_and_default_is_documented(data):
     X, y = data
-    clf = PeerLossClassifier(**{**FAST, "max_epochs": 7}).fit(X, y)
+    clf = PeerLossClassifier(**{**FAST, "max_epochs": 12}).fit(X, y)
     assert clf.get_params()["warmup_epochs"] == 5
     assert clf.get_params()["alpha"] == 1.0
-    assert clf.history[:, "alpha"] == [0.0] * 5 + [1.0, 1.0]
+    assert clf.get_params()["alpha_ramp_epochs"] == 5
+    # Five epochs of cross entropy, then alpha ramps up linearly over five epochs.
+    np.testing.assert_allclose(clf.history[:, "alpha"],
+                               [0.0] * 5 + [0.2, 0.4, 0.6, 0.8, 1.0, 1.0, 1.0])
     assert clf.alpha_ == 1.0
+
+
+def test_peer_ramp_reaches_the_loss_and_zero_switches_it_off(data):
+    X, y = data
+    RecordingPeerLoss.calls = []
+    clf = PeerLossClassifier(alpha=0.6, warmup_epochs=1, alpha_ramp_epochs=3,
+                             criterion=RecordingPeerLoss,
+                             **{**FAST, "max_epochs": 5, "batch_size": len(X)}).fit(X, y)
+    np.testing.assert_allclose(RecordingPeerLoss.calls, [0.2, 0.4, 0.6, 0.6])
+    np.testing.assert_allclose(clf.history[:, "alpha"], [0.0, 0.2, 0.4, 0.6, 0.6])
+    instant = PeerLossClassifier(alpha=0.6, warmup_epochs=1, alpha_ramp_epochs=0)
+    assert [instant.alpha_at(t) for t in (1, 2, 3)] == [0.0, 0.6, 0.6]
+    with pytest.raises(ValueError, match="alpha_ramp_epochs"):
+        PeerLossClassifier(alpha_ramp_epochs=-1, **FAST).fit(X, y)
 
 
 # -- schedules --------------------------------------------------------------------------------
@@ -141,7 +159,8 @@ def test_peer_schedule_continues_over_warm_start(data):
 @pytest.mark.parametrize("alpha", [np.float32(0.5), np.array(0.5), 1 / 2])
 def test_peer_numpy_scalars_are_accepted(data, alpha):
     X, y = data
-    clf = PeerLossClassifier(alpha=alpha, warmup_epochs=1, **{**FAST, "max_epochs": 2}).fit(X, y)
+    clf = PeerLossClassifier(alpha=alpha, warmup_epochs=1, alpha_ramp_epochs=0,
+                             **{**FAST, "max_epochs": 2}).fit(X, y)
     assert clf.history[:, "alpha"] == [0.0, 0.5]
 
 
@@ -176,7 +195,7 @@ def test_peer_clone_and_pickle_round_trip(data):
 
 def test_peer_grid_search_over_alpha(data):
     X, y = data
-    search = GridSearchCV(PeerLossClassifier(warmup_epochs=1, **FAST),
+    search = GridSearchCV(PeerLossClassifier(warmup_epochs=1, alpha_ramp_epochs=1, **FAST),
                           {"alpha": [0.0, 0.5]}, cv=2, error_score="raise").fit(X, y)
     best = search.best_estimator_
     assert best.history[-1, "alpha"] == search.best_params_["alpha"]
