@@ -88,9 +88,12 @@ def make_label_noise(y, noise_type, noise_rate: float | None = None, *, X=None, 
         - dict ``{from_label: to_label}``: custom asymmetric noise; a sample of a mapped
           class gets the mapped label with probability ``r``, other classes stay clean.
         - ``'instance'``: instance-dependent noise (Xia et al., 2020); needs ``X``. Each
-          sample's flip rate is drawn from N(r, 0.1^2) truncated to [0, 1] (exactly ``r``
-          when ``r`` is 0 or 1), and its wrong label from a softmax of a random
-          projection of its features, so similar samples get similar wrong labels.
+          sample's flip rate is drawn from a normal of spread 0.1 truncated to [0, 1]
+          and centred so that the rates average ``r`` (exactly ``r`` when ``r`` is 0 or
+          1), and its wrong label from a softmax of a random projection of its
+          features, so similar samples get similar wrong labels. Xia et al. centre the
+          normal at ``r``, which realises about 0.09 at ``r = 0.05`` and 0.12 at 0.10;
+          here the realised rate is ``r`` up to sampling error.
         - a transition matrix ``T`` (rows = true class, columns = noisy class, both in
           ``classes`` order): square, ``C x C``, nonnegative, rows summing to 1 within 1e-6.
     noise_rate : float or None, default=None
