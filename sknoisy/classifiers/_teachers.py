@@ -234,12 +234,14 @@ class CrossFittedTeacher(ClassifierMixin, BaseEstimator):
         if isinstance(self.cv, bool) or not isinstance(self.cv, Integral) or self.cv < 2:
             raise ValueError(f"CrossFittedTeacher: cv must be an int >= 2; got {self.cv!r}.")
         y = np.asarray(y)
-        self.classes_ = np.unique(y)
+        self.classes_, codes = np.unique(y, return_inverse=True)
         weights = None if sample_weight is None else np.asarray(sample_weight)
         folds = StratifiedKFold(int(self.cv), shuffle=True, random_state=self.random_state)
         self.oof_proba_ = np.zeros((len(y), len(self.classes_)))
         self.estimators_ = []
-        for train, test in folds.split(np.zeros(len(y)), y):
+        # Stratified on class positions: any hashable labels (an object array of ints,
+        # which scikit-learn's type_of_target calls 'unknown', included) can be split.
+        for train, test in folds.split(np.zeros(len(y)), codes):
             model = _fit(clone(self.estimator), take_rows(X, train), y[train],
                          None if weights is None else weights[train])
             self.oof_proba_[test] = align_proba(

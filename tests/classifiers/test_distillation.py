@@ -345,3 +345,20 @@ def test_distilled_partial_fit_keeps_teacher(data):
 def test_align_proba_rejects_wrong_width():
     with pytest.raises(ValueError, match="one column per class"):
         align_proba(np.ones((2, 3)) / 3, ["a", "b"], ["a", "b"])
+
+
+def test_cross_fitted_teacher_splits_object_labels(data):
+    # An object array of ints is 'unknown' to scikit-learn's type_of_target, which
+    # StratifiedKFold refuses; the teacher stratifies on class positions instead.
+    X, y = data
+    codes = np.unique(y, return_inverse=True)[1]
+    student = DistilledStudentClassifier(teacher="self", teacher_cv=2, **FAST)
+    student.fit(X, codes.astype(object))
+    assert list(student.classes_) == [0, 1, 2]
+    assert student.teacher_.oof_proba_.shape == (len(X), 3)
+
+
+def test_distilled_student_passes_check_dtype_object():
+    from sklearn.utils.estimator_checks import check_dtype_object
+    check_dtype_object("DistilledStudentClassifier",
+                       DistilledStudentClassifier(teacher="self", teacher_cv=2, **FAST))
