@@ -311,9 +311,14 @@ class NoisyNetClassifier(NeuralNetClassifier):
         """
         if isinstance(module, torch.nn.Module):
             return type(module)(**kwargs) if kwargs else module
-        if module is None:
-            module = MLP if len(self.input_shape_) == 1 else ConvNet
+        module = self.module_class(module)
         return module(**{**self._inferred_module_kwargs(module), **kwargs})
+
+    def module_class(self, module=None):
+        """The class ``build_module`` instantiates: ``module``, or the default for X's shape."""
+        if module is None:
+            return MLP if len(self.input_shape_) == 1 else ConvNet
+        return type(module) if isinstance(module, torch.nn.Module) else module
 
     def initialize_module(self):
         self.module_ = self.build_module(self.module, self.get_params_for("module"))

@@ -13,11 +13,17 @@ from sklearn.base import clone
 
 from .._core._base import NoisyNetClassifier
 from .._core._data import IndexedBatch
-from .._core._validation import Interval
+from .._core._base import _accepts
+from .._core._validation import Interval, StrOptions
 from ..losses import DistillationLoss
 from ._teachers import CrossFittedTeacher, _fit, align_proba, is_fitted, reg_distribution
 
 __all__ = ["DistilledStudentClassifier"]
+
+# student_noise='auto' for n_generations > 1: the setting of the 2-generation row of
+# benchmarks/results/distillation.md (input noise 0.1, dropout 0.3).
+_AUTO_INPUT_NOISE = 0.1
+_AUTO_DROPOUT = 0.3
 
 def _takes_teacher_probs(criterion) -> bool:
     try:
@@ -77,13 +83,18 @@ class DistilledStudentClassifier(NoisyNetClassifier):
         Noisy-student iterations: the student of generation ``g`` (trained with
         ``student_noise`` and the module's dropout) becomes the teacher of generation
         ``g + 1``; this estimator is the last student. 1 is plain distillation.
-    student_noise : float, default=0.0
+    student_noise : float or 'auto', default='auto'
         Input noise applied to every training batch of a student (never at predict
         time, never to the teacher's soft labels). For 2-D X: gaussian noise with
         standard deviation ``student_noise`` times each feature's standard deviation.
         For images: a random shift of up to ``max(1, round(student_noise * side))``
         pixels per sample, zero-padded (no flips, which would break digit-like data).
-        Combine with ``module__dropout`` for a noisy student.
+        ``'auto'`` makes the students of ``n_generations > 1`` noisy, as the noisy
+        student paper does (its noise is data augmentation and dropout): input noise
+        0.1 and, when ``module__dropout`` is not given and the module takes a
+        ``dropout`` argument (the default modules do), dropout 0.3 in every student;
+        the first teacher and plain distillation (``n_generations=1``) get no noise.
+        Without noise, generations are self-distillation, not a noisy student.
     criterion : torch.nn.Module class or instance, default=DistillationLoss
         Must accept a ``teacher_probs`` keyword; it is built with ``alpha``,
         ``temperature`` and ``reduction='none'``.
@@ -150,7 +161,7 @@ class DistilledStudentClassifier(NoisyNetClassifier):
         "teacher_cv": [None, Interval(Integral, 2, None, closed="left")],
         "reg_confidence": [Interval(Real, 0.9, 1, closed="both")],
         "n_generations": [Interval(Integral, 1, None, closed="left")],
-        "student_noise": [Interval(Real, 0, None, closed="left")],
+        "student_noise": [Interval(Real, 0, None, closed="left"), StrOptions({"auto"})],
     }
 
     def __init__(
@@ -163,7 +174,7 @@ class DistilledStudentClassifier(NoisyNetClassifier):
         teacher_cv=3,
         reg_confidence=0.9,
         n_generations=1,
-        student_noise=0.0,
+        student_noise="auto",
         criterion=DistillationLoss,
         **kwargs,
     ):
@@ -218,7 +229,32 @@ class DistilledStudentClassifier(NoisyNetClassifier):
             self.teacher.set_params(**nested)
         return self
 
+    # -- the noisy student --------------------------------------------------------------
+    def _input_noise(self) -> float:
+        """The input noise of this estimator's training batches, ``'auto'`` resolved."""
+        if isinstance(self.student_noise, str):
+            return _AUTO_INPUT_NOISE if self.n_generations > 1 else 0.0
+        return float(self.student_noise)
+
+    def _student_dropout(self) -> float | None:
+        """Dropout that ``'auto'`` adds to the students' module, or None."""
+        if not (isinstance(self.student_noise, str) and self.n_generations > 1):
+            return None
+        if "module__dropout" in vars(self) or isinstance(self.module, torch.nn.Module):
+            return None
+        if not _accepts(self.module_class(self.module), "dropout"):
+            return None
+        return _AUTO_DROPOUT
+
     # -- components ---------------------------------------------------------------------
+    def initialize_module(self):
+        kwargs = self.get_params_for("module")
+        dropout = self._student_dropout()
+        if dropout is not None:
+            kwargs["dropout"] = dropout
+        self.module_ = self.build_module(self.module, kwargs)
+        return self
+
     def initialize_criterion(self):
         kwargs = {**self.get_params_for("criterion"), "alpha": self.alpha,
                   "temperature": self.temperature}
@@ -273,9 +309,14 @@ class DistilledStudentClassifier(NoisyNetClassifier):
         # Generation g's teacher is seeded by child_seed(g) of this fit's seed alone.
         teacher, proba = self._first_teacher(X, y, weights, y_encoded, state.child_seed(0))
         teachers = [teacher]
+        # The intermediate students are noised like the final one (this estimator).
+        noise = {"student_noise": self._input_noise()}
+        if self._student_dropout() is not None:
+            noise["module__dropout"] = self._student_dropout()
         for generation in range(1, self.n_generations):
             student = clone(self).set_params(n_generations=1,
-                                             random_state=state.child_seed(generation))
+                                             random_state=state.child_seed(generation),
+                                             **noise)
             student._check_params()
             # The soft labels go to the student as computed (out of fold included), not
             # recomputed from the teacher object.
@@ -319,9 +360,9 @@ class DistilledStudentClassifier(NoisyNetClassifier):
         if proba is not None:
             state.teacher_proba = torch.as_tensor(proba, dtype=torch.float32,
                                                   device=self.device)
-        if self.student_noise > 0 and X.ndim == 2:
+        if self._input_noise() > 0 and X.ndim == 2:
             state.feature_scale = torch.as_tensor(
-                X.std(axis=0, dtype=np.float64) * self.student_noise,
+                X.std(axis=0, dtype=np.float64) * self._input_noise(),
                 dtype=torch.float32, device=self.device)
 
     # -- training step ------------------------------------------------------------------------
@@ -337,7 +378,7 @@ class DistilledStudentClassifier(NoisyNetClassifier):
             return Xi + noise * scale
         images = Xi if Xi.ndim == 4 else Xi.unsqueeze(1)
         n, height, width = len(images), images.shape[-2], images.shape[-1]
-        shift = max(1, round(self.student_noise * min(height, width)))
+        shift = max(1, round(self._input_noise() * min(height, width)))
         padded = F.pad(images, (shift, shift, shift, shift))
         offsets = torch.randint(0, 2 * shift + 1, (2, n), generator=generator).to(Xi.device)
         rows = offsets[0][:, None] + torch.arange(height, device=Xi.device)
@@ -348,7 +389,7 @@ class DistilledStudentClassifier(NoisyNetClassifier):
         return shifted if Xi.ndim == 4 else shifted.squeeze(1)
 
     def train_step_single(self, batch, **fit_params):
-        if self.student_noise > 0:
+        if self._input_noise() > 0:
             Xi, yi = batch
             noisy = self._perturb(Xi)
             batch = (IndexedBatch(noisy, yi, batch.indices) if hasattr(batch, "indices")

@@ -362,3 +362,43 @@ def test_distilled_student_passes_check_dtype_object():
     from sklearn.utils.estimator_checks import check_dtype_object
     check_dtype_object("DistilledStudentClassifier",
                        DistilledStudentClassifier(teacher="self", teacher_cv=2, **FAST))
+
+
+def _dropouts(module):
+    return [layer.p for layer in module.modules() if isinstance(layer, torch.nn.Dropout)]
+
+
+def test_distilled_default_noisy_student_noises_every_student_not_the_teacher(data):
+    X, y = data
+    two = DistilledStudentClassifier(teacher="self", teacher_cv=None, n_generations=2,
+                                     **FAST).fit(X, y)
+    first_teacher, student = two.teachers_
+    # The paper's noise (dropout, input noise) in both students, none in the teacher.
+    assert _dropouts(first_teacher.module_) == []
+    assert _dropouts(student.module_) == [0.3] == _dropouts(two.module_)  # one hidden layer
+    assert student.get_params()["student_noise"] == pytest.approx(0.1)
+    assert two._input_noise() == pytest.approx(0.1)
+    # Plain distillation stays noise-free, and an explicit setting wins.
+    one = DistilledStudentClassifier(teacher="reg", **FAST)
+    assert one._input_noise() == 0.0 and one._student_dropout() is None
+    explicit = DistilledStudentClassifier(n_generations=2, student_noise=0.0,
+                                          module__dropout=0.1, **FAST)
+    assert explicit._input_noise() == 0.0 and explicit._student_dropout() is None
+
+
+def test_distilled_auto_noise_reaches_the_training_batches(data, monkeypatch):
+    X, y = data
+    seen = []
+    real = DistilledStudentClassifier._perturb
+
+    def spy(self, Xi):
+        seen.append(self.n_generations)
+        return real(self, Xi)
+
+    monkeypatch.setattr(DistilledStudentClassifier, "_perturb", spy)
+    DistilledStudentClassifier(teacher="reg", **FAST).fit(X, y)
+    assert seen == []
+    DistilledStudentClassifier(teacher="reg", n_generations=2, **FAST).fit(X, y)
+    # Batches of the intermediate student (n_generations=1 after cloning) and of the
+    # final student were perturbed.
+    assert set(seen) == {1, 2}
