@@ -62,13 +62,14 @@ LabelSmoothingLoss(reduction='none', epsilon=0.1, over='all')
 >>> clf.fit(X, y).criterion_
 DisturbLabelLoss(reduction='none', base=None, alpha=0.1, num_classes=None)
 
-Peer loss has its own classifier, which adds the warm-up and a per-epoch ``alpha``
-schedule (recorded in ``history``):
+Peer loss has its own classifier, which adds the warm-up, a ramp of ``alpha`` and
+per-epoch schedules (recorded in ``history``):
 
 >>> from sknoisy.classifiers import PeerLossClassifier
->>> clf = PeerLossClassifier(alpha=0.5, warmup_epochs=2, **fast).fit(X, y)
+>>> clf = PeerLossClassifier(alpha=0.5, warmup_epochs=2, alpha_ramp_epochs=2,
+...                          **fast).fit(X, y)
 >>> clf.history[:, "alpha"]
-[0.0, 0.0, 0.5, 0.5, 0.5]
+[0.0, 0.0, 0.25, 0.5, 0.5]
 
 :class:`DistillationLoss` needs a teacher's outputs besides the labels; it is used by
 :class:`sknoisy.classifiers.DistilledStudentClassifier`.
