@@ -38,7 +38,11 @@ def _moments_to_shapes(mean: np.ndarray, var: np.ndarray) -> tuple[np.ndarray, n
     var = np.clip(var, 1e-10, mean * (1 - mean) * (1 - 1e-6))
     alpha = mean * (mean * (1 - mean) / var - 1)
     beta = alpha * (1 - mean) / mean
-    return (np.clip(alpha, _MIN_SHAPE, _MAX_SHAPE), np.clip(beta, _MIN_SHAPE, _MAX_SHAPE))
+    # Too large shapes (a near-zero variance: many losses clamped to the same edge) are
+    # scaled down together, which keeps the component's mean; clipping each alone would
+    # turn a spike at 0.001 into Beta(1e4, 1e4), a spike at 0.5.
+    scale = np.minimum(1.0, _MAX_SHAPE / np.maximum(alpha, beta))
+    return (np.maximum(alpha * scale, _MIN_SHAPE), np.maximum(beta * scale, _MIN_SHAPE))
 
 
 class BetaMixture1D(LossMixtureMixin, BaseEstimator):

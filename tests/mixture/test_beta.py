@@ -77,3 +77,17 @@ def test_beta_mixture_rejects_bad_input():
         BetaMixture1D(n_components=0).fit([0.2, 0.5])
     with pytest.raises(ValueError, match="fewer than n_components=3"):
         BetaMixture1D(n_components=3).fit([0.2, 0.5])
+
+
+def test_point_mass_at_the_edge_stays_a_component_at_the_edge():
+    # Losses of a memorised clean majority all clamp to eps: that component's variance is
+    # ~0, so its shapes exceed the cap; they are scaled together, keeping its mean at
+    # eps (clipping each alone made it Beta(1e4, 1e4), a spike at 0.5, and the mixture
+    # collapsed onto one component).
+    rng = np.random.default_rng(0)
+    x = np.concatenate([np.full(600, 1e-3), rng.uniform(0.3, 1.0, 400)])
+    bmm = BetaMixture1D().fit(x)
+    assert bmm.means_[0] < 0.01
+    assert bmm.weights_[0] == pytest.approx(0.6, abs=0.02)
+    posterior = bmm.posterior_noisy(x)
+    assert posterior[:600].max() < 0.01 and posterior[600:].min() > 0.9
