@@ -4,6 +4,7 @@ import torch
 from sklearn.base import clone
 from sklearn.datasets import make_classification
 
+from sknoisy._core._state import FitState
 from sknoisy.classifiers import DynamicBootstrappingClassifier
 from sknoisy.losses import BootstrappingLoss, GCELoss
 
@@ -27,9 +28,10 @@ def test_bootstrapping_weights_flag_noisy_samples(mode, noisy_data):
     w = clf.noise_weights_
     assert w.shape == (len(X),) and np.all((w > 0) & (w < 1))
     assert w[flipped].mean() > w[~flipped].mean() + 0.3
-    # One mean weight per bootstrapping epoch (6..10), from the mixture of the epoch before.
-    assert len(clf.history[:, "mean_noise_weight"]) == 5
-    assert "mean_noise_weight" not in clf.history[4]
+    # The mean weight each epoch trained with: none in the warm-up (1..5), then 6..10.
+    means = np.array(clf.history[:, "mean_noise_weight"])
+    assert np.all(np.isnan(means[:5]))
+    assert np.all((means[5:] > 0) & (means[5:] < 1))
     assert clf.score(X, y_true) > 0.85
     assert clf.mixture_.weights_.shape == (2,)
 
@@ -58,10 +60,10 @@ def test_bootstrapping_loss_takes_one_beta_per_sample():
         BootstrappingLoss()(logits, target, beta=torch.ones(2))
 
 
-def test_bootstrapping_mixture_sees_cross_entropy_of_the_training_steps(noisy_data,
+def test_bootstrapping_mixture_sees_cross_entropy_of_an_evaluation_pass(noisy_data,
                                                                        monkeypatch):
-    # Whatever the training loss, the mixture is fitted on each sample's cross-entropy,
-    # recorded during that sample's SGD step of the epoch before.
+    # Whatever the training loss, the mixture is fitted on each sample's cross-entropy
+    # from an evaluation-mode pass after the epoch, as in the reference code.
     X, y_noisy, _, _ = noisy_data
     from sknoisy.classifiers import _bootstrapping
     seen, real = [], _bootstrapping.fit_loss_mixture
@@ -73,16 +75,43 @@ def test_bootstrapping_mixture_sees_cross_entropy_of_the_training_steps(noisy_da
     monkeypatch.setattr(_bootstrapping, "fit_loss_mixture", spy)
     params = dict(warmup_epochs=2, lr=1e-2, batch_size=-1, optimizer=torch.optim.SGD,
                   module__hidden_sizes=(16,), random_state=0)
-    DynamicBootstrappingClassifier(max_epochs=3, **params).fit(X, y_noisy)
-    # Refitted before epoch 3 (on epoch 2's losses) and at the end (on epoch 3's).
+    clf = DynamicBootstrappingClassifier(max_epochs=3, **params).fit(X, y_noisy)
+    # Refitted before epoch 3 (on the pass after epoch 2) and at the end (after epoch 3).
     assert len(seen) == 2
-    last = seen[-1]
-    # One full batch per epoch: epoch 3's step saw the weights left by epoch 2, the same
-    # as a copy trained for 2 epochs, whose cross-entropy is computed here by hand.
+
+    def ce(model):
+        proba = model.predict_proba(X)   # evaluation mode
+        return -np.log(proba[np.arange(len(X)), y_noisy])
+
     twin = DynamicBootstrappingClassifier(max_epochs=2, **params).fit(X, y_noisy)
-    proba = twin.predict_proba(X)
-    ce = -np.log(proba[np.arange(len(X)), y_noisy])
-    np.testing.assert_allclose(last, ce, rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(seen[0], ce(twin), rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(seen[1], ce(clf), rtol=1e-4, atol=1e-5)
+
+
+def test_bootstrapping_batch_weights_come_from_the_current_net_in_eval_mode(noisy_data):
+    X, y_noisy, _, _ = noisy_data
+    X = X.astype(np.float32)
+    # Heavy dropout: a training-mode pass would give other losses than evaluation mode.
+    clf = DynamicBootstrappingClassifier(warmup_epochs=2, max_epochs=4, lr=1e-2,
+                                         module__hidden_sizes=(32,), module__dropout=0.5,
+                                         random_state=0).fit(X, y_noisy)
+    proba = clf.predict_proba(X)
+    losses = -np.log(proba[np.arange(len(X)), y_noisy])
+    low, high = np.percentile(losses, [5, 95])
+    grid = np.clip(np.linspace(0, 1, 1001), 1e-3, 1 - 1e-3)
+    state = FitState(X, y_noisy, None, None, seed=0)
+    state.loss_bounds = (low, high)
+    state.noise_table = torch.as_tensor(
+        clf.mixture_.posterior_noisy(grid).clip(1e-4, 1 - 1e-4), dtype=torch.float32)
+    clf.module_.train()
+    with clf._training_context(state):
+        weights = clf.batch_noise_weights(torch.as_tensor(X), torch.as_tensor(y_noisy))
+    assert clf.module_.training   # the training mode is restored
+    normalized = np.clip((losses - low) / (high - low), 1e-3, 1 - 1e-3)
+    exact = clf.mixture_.posterior_noisy(normalized).clip(1e-4, 1 - 1e-4)
+    # The table's step is 1e-3 in normalised loss.
+    assert np.abs(weights.numpy() - exact).max() < 0.05
+    assert np.corrcoef(weights.numpy(), exact)[0, 1] > 0.99
 
 
 def test_bootstrapping_rejects_a_criterion_without_per_sample_beta(noisy_data):
