@@ -18,16 +18,18 @@ import torch
 from skorch import NeuralNetClassifier
 from skorch.callbacks import EpochScoring, EpochTimer, PassthroughScoring
 from skorch.utils import to_numpy
-from sklearn.utils import check_random_state
+from sklearn.model_selection import train_test_split
+from sklearn.utils import _safe_indexing, check_random_state
 from sklearn.utils.validation import check_is_fitted
 
 from ..modules import MLP, ConvNet
 from ._checks import check_labels, check_sample_weight, check_X, encode_labels
 from ._data import TensorBatchIterator, TensorDataset
+from ._early_stopping import EARLY_STOPPING_NAME, BestEpochStopping
 from ._logging import BatchProgressBar, EpochLog
 from ._record import RECORD_NAME, PerSampleRecord, per_sample_cross_entropy
 from ._state import FitState
-from ._validation import Interval, Options, check_params
+from ._validation import Interval, Options, StrOptions, check_params
 
 __all__ = ["NoisyNetClassifier"]
 
@@ -37,6 +39,10 @@ def _encoded_accuracy(net, X, y):
     y_pred = to_numpy(net.forward(X)).argmax(axis=1)
     return float(np.mean(y_pred == to_numpy(y)))
 
+
+# early_stopping='auto' holds out a validation split from this many training rows on:
+# 10% of them (100 rows) is the smallest held-out set whose accuracy still ranks epochs.
+AUTO_EARLY_STOPPING_MIN_SAMPLES = 1000
 
 # Names users bring from scikit-learn, Keras or plain PyTorch, and what they mean here.
 _FAMILIAR_NAMES = {
@@ -103,6 +109,19 @@ class NoisyNetClassifier(NeuralNetClassifier):
         Epochs trained with plain cross-entropy before ``criterion`` takes over.
         Losses that cannot learn from a random start (``DMILoss``) or that need a
         reasonable model first (peer loss) use it.
+    early_stopping : bool or 'auto', default='auto'
+        Hold out ``validation_fraction`` of the training rows (stratified by the given,
+        noisy labels), score the accuracy on them after every epoch, stop when it has
+        not improved for ``n_iter_no_change`` epochs and end with the weights of the
+        best epoch. Noisy labels are memorised late, so the best epoch on held-out
+        noisy labels is usually far better than the last one (see "Early stopping" in
+        the user guide for the measurements). ``'auto'`` turns it on when ``fit``
+        gets at least 1000 rows, so that 10% is enough to rank epochs. ``partial_fit``
+        never holds rows out.
+    validation_fraction : float in (0, 1), default=0.1
+        Share of the training rows held out when early stopping is on.
+    n_iter_no_change : int, default=10
+        Epochs without a better held-out accuracy before training stops.
     verbose : int, default=0
         0 is silent. 1 prints one line per epoch (losses, method-specific values such
         as a forget rate, duration) under a header; best values are coloured only on
@@ -131,7 +150,11 @@ class NoisyNetClassifier(NeuralNetClassifier):
     input_shape_ : tuple of int
         Shape of one sample.
     n_samples_fit_ : int
-        Number of training rows of the last fit.
+        Number of training rows of the last fit (without the held-out rows).
+    best_epoch_ : int
+        With early stopping: the epoch whose weights the network ends with.
+    best_validation_score_ : float
+        With early stopping: the held-out (noisy-label) accuracy of that epoch.
     module_, criterion_, optimizer_, history_
         skorch's initialised components and training history.
     callbacks_, classes_inferred_, cuda_dependent_attributes_, init_context_, initialized_, prefixes_, virtual_params_
@@ -170,6 +193,9 @@ class NoisyNetClassifier(NeuralNetClassifier):
         "verbose": [Interval(Integral, 0, None, closed="left"), "boolean"],
         "warm_start": ["boolean"],
         "warmup_epochs": [Interval(Integral, 0, None, closed="left")],
+        "early_stopping": ["boolean", StrOptions({"auto"})],
+        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
+        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
     }
 
     # skorch keeps these on the instance and creates them in __init__; as class-level
@@ -202,6 +228,9 @@ class NoisyNetClassifier(NeuralNetClassifier):
         classes=None,
         random_state=None,
         warmup_epochs=0,
+        early_stopping="auto",
+        validation_fraction=0.1,
+        n_iter_no_change=10,
         iterator_train__shuffle=True,
         **kwargs,
     ):
@@ -267,6 +296,7 @@ class NoisyNetClassifier(NeuralNetClassifier):
             ("valid_loss", PassthroughScoring(name="valid_loss")),
             ("valid_acc", EpochScoring(_encoded_accuracy, name="valid_acc",
                                        lower_is_better=False)),
+            (EARLY_STOPPING_NAME, BestEpochStopping()),
             ("print_log", EpochLog()),
         ]
         # verbose=1 is the per-epoch table, 2 adds the per-batch bar. The type check
@@ -510,7 +540,7 @@ class NoisyNetClassifier(NeuralNetClassifier):
         """
         self._check_params()
         reset = not (self.warm_start and self.__sklearn_is_fitted__())
-        return self._train(X, y, sample_weight, reset=reset)
+        return self._train(X, y, sample_weight, reset=reset, hold_out=True)
 
     def partial_fit(self, X, y, classes=None, sample_weight=None):
         """Train for ``max_epochs`` more epochs, initialising on the first call.
@@ -535,18 +565,29 @@ class NoisyNetClassifier(NeuralNetClassifier):
         return self._train(X, y, sample_weight, reset=not self.__sklearn_is_fitted__(),
                            classes=classes)
 
-    def _train(self, X, y, sample_weight, *, reset: bool, classes=None, **context):
+    def _train(self, X, y, sample_weight, *, reset: bool, classes=None, hold_out=False,
+               **context):
         """Validate, (re)initialise when ``reset``, and run skorch's training loop.
 
-        ``context`` entries become attributes of the fit's :class:`FitState` (a method
-        fitting a sub-model of its own class hands it values this way, never through
-        attributes left on the estimator).
+        With ``hold_out`` and early stopping on, a stratified ``validation_fraction``
+        of the rows is set aside first; the fit state then describes the training part
+        only. ``context`` entries become attributes of the fit's :class:`FitState` (a
+        method fitting a sub-model of its own class hands it values this way, never
+        through attributes left on the estimator).
         """
         X_valid, y_encoded, weights = self._validate_training_data(
             X, y, sample_weight, reset=reset, classes=classes)
-        state = FitState(X, y, sample_weight, weights=None if weights is None else
-                         torch.as_tensor(weights, device=self.device),
-                         seed=self._training_seed(reset))
+        state = FitState(X, y, sample_weight, weights=None, seed=self._training_seed(reset))
+        if hold_out and self.uses_early_stopping(len(X_valid)):
+            train, held = self._validation_split(y_encoded, state.child_seed(0, 1))
+            state.validation = (X_valid[held], y_encoded[held])
+            state.X, state.y = _safe_indexing(X, train), _safe_indexing(y, train)
+            if sample_weight is not None:
+                state.sample_weight = _safe_indexing(sample_weight, train)
+            X_valid, y_encoded = X_valid[train], y_encoded[train]
+            weights = None if weights is None else weights[train]
+        if weights is not None:
+            state.weights = torch.as_tensor(weights, device=self.device)
         vars(state).update(context)
         with self._training_context(state):
             if reset:
@@ -554,6 +595,53 @@ class NoisyNetClassifier(NeuralNetClassifier):
             self.n_samples_fit_ = len(X_valid)
             super(NeuralNetClassifier, self).partial_fit(X_valid, y_encoded)
         return self
+
+    # -- early stopping -------------------------------------------------------------------------
+    def uses_early_stopping(self, n_samples: int) -> bool:
+        """Whether ``fit`` on ``n_samples`` rows holds some out for early stopping.
+
+        Parameters
+        ----------
+        n_samples : int
+            Number of training rows given to ``fit``.
+
+        Returns
+        -------
+        bool
+            ``early_stopping`` itself, or for ``'auto'``: at least 1000 rows and no
+            ``train_split`` of the user's.
+        """
+        if isinstance(self.early_stopping, str):
+            return self.train_split is None and n_samples >= AUTO_EARLY_STOPPING_MIN_SAMPLES
+        if self.early_stopping and self.train_split is not None:
+            raise ValueError(
+                f"{type(self).__name__}: early_stopping=True holds out its own validation "
+                f"split, and train_split={self.train_split!r} asks for another; set one of "
+                "them (early_stopping=False, or train_split=None).")
+        return bool(self.early_stopping)
+
+    def _validation_split(self, y_encoded: np.ndarray, seed: int):
+        """Positions of the training and held-out rows, stratified when every class can be."""
+        positions = np.arange(len(y_encoded))
+        counts = np.bincount(y_encoded)
+        n_held = int(np.ceil(self.validation_fraction * len(y_encoded)))
+        if n_held < 1 or n_held >= len(y_encoded):
+            raise ValueError(
+                f"{type(self).__name__}: validation_fraction={self.validation_fraction} of "
+                f"{len(y_encoded)} rows leaves no rows to hold out or to train on; use "
+                "more data, another validation_fraction or early_stopping=False.")
+        present = counts[counts > 0]
+        stratify = y_encoded if present.min() >= 2 and n_held >= len(present) \
+            and len(y_encoded) - n_held >= len(present) else None
+        train, held = train_test_split(positions, test_size=n_held, stratify=stratify,
+                                       random_state=seed)
+        return np.sort(train), np.sort(held)
+
+    def get_split_datasets(self, X, y=None, **fit_params):
+        held = getattr(getattr(self, "_fit_state", None), "validation", None)
+        if held is None:
+            return super().get_split_datasets(X, y, **fit_params)
+        return self.get_dataset(X, y), self.get_dataset(*held)
 
     # -- prediction -----------------------------------------------------------------------------
     def predict_proba(self, X):

@@ -199,10 +199,18 @@ class NoiseDetectorMixin:
                 f"{type(self).__name__}: the estimator holds out a validation split (train_split="
                 f"{estimator.train_split!r}), so the held-out rows would get no score; "
                 "set train_split=None on it.")
+        if getattr(estimator, "early_stopping", False) is True:
+            raise ValueError(
+                f"{type(self).__name__}: the estimator has early_stopping=True, which holds "
+                "out rows that would then get no score; a detector trains on every row. "
+                "Set early_stopping=False (or leave 'auto', which is off inside a detector).")
         network = clone(estimator)
         params = {"max_epochs": int(max_epochs), "classes": np.arange(len(self.classes_)),
                   "callbacks": [*(network.callbacks or []), (RECORD_NAME, record),
                                 *callbacks]}
+        if "early_stopping" in network.get_params():
+            # 'auto': the network scores every row, so none is held out.
+            params["early_stopping"] = False
         if self.random_state is not None:
             params["random_state"] = self.random_state
         self.estimator_ = network.set_params(**params).fit(X, y_encoded)

@@ -40,6 +40,8 @@ class BMMLabelCleaner(NoiseDetectorMixin, BaseCleaningSampler):
         (its ``max_epochs`` is replaced). ``None`` uses ``NoisyNetClassifier()`` (Adam,
         lr 1e-3, the module chosen by X's shape). Its parameters are reachable as
         ``estimator__lr`` (``bmmlabelcleaner__estimator__lr`` in a pipeline).
+        It trains on every row, since every row needs a score: its
+        ``early_stopping='auto'`` is off here, and ``early_stopping=True`` is refused.
     warmup_epochs : int, default=10
         Training epochs before the losses are read.
     threshold : float in (0, 1), default=0.5

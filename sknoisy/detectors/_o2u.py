@@ -42,6 +42,8 @@ class O2UNoiseDetector(NoiseDetectorMixin, BaseCleaningSampler):
         ``estimator__lr`` (``o2unoisedetector__estimator__lr`` in a pipeline). Its own
         ``warmup_epochs`` (cross-entropy before a robust criterion) is unrelated to
         this detector's.
+        It trains on every row, since every row needs a score: its
+        ``early_stopping='auto'`` is off here, and ``early_stopping=True`` is refused.
     noise_rate : float in [0, 1) or 'auto', default='auto'
         Fraction of samples to flag (the highest scores). ``'auto'`` estimates it with
         the confident joint (:func:`sknoisy.noise.estimate_noise_rate`) of the class
