@@ -372,3 +372,18 @@ def test_routed_parameters_still_pass_and_missing_dunder_is_explained(data):
     assert clf.fit(X, y).module_.layers[0].out_features == 8
     with pytest.raises(ValueError, match="did you mean iterator_train__shuffle"):
         NoisyNetClassifier(max_epochs=1, iterator_train_shuffle=False).fit(X, y)
+
+
+def test_convnet_keeps_the_spatial_map_and_checks_its_sizes():
+    net = ConvNet(in_channels=1, n_classes=10)
+    # Two blocks of 16 and 32 channels; a 28x28 image leaves a 7x7 map, flattened into the
+    # 128-unit hidden layer.
+    assert net.dense[0].in_features == 32 * 7 * 7 and net.dense[0].out_features == 128
+    assert net(torch.zeros(4, 28, 28)).shape == (4, 10)
+    # Any image size: the map is average-pooled to pooled_size (1: global pooling).
+    small = ConvNet(in_channels=3, n_classes=4, channels=(8,), pooled_size=1, hidden=0)
+    assert small.classifier.in_features == 8 and len(small.dense) == 0
+    assert small(torch.zeros(2, 3, 9, 13)).shape == (2, 4)
+    for bad in (dict(pooled_size=0), dict(hidden=-1), dict(dropout=1.0)):
+        with pytest.raises(ValueError, match="ConvNet"):
+            ConvNet(in_channels=1, n_classes=2, **bad)
