@@ -207,6 +207,21 @@ def _rate_of(attribute: str):
     return readout
 
 
+def _default(name: str):
+    """A sknoisy estimator with its own defaults (only the run's seed, budget, device)."""
+    def build(c: MethodContext):
+        return c.net(resolve(name))
+    return build
+
+
+def _default_pipeline(detector: str, classifier: str = "sknoisy:NoisyNetClassifier"):
+    """A detector with its defaults (its own default network), then a classifier."""
+    def build(c: MethodContext):
+        return resolve("sknoisy.pipeline:make_pipeline")(
+            resolve(detector)(random_state=c.seed), c.net(resolve(classifier)))
+    return build
+
+
 _CE = "cross-entropy"
 _ENTRIES = {
     # References every accuracy table carries.
@@ -242,6 +257,30 @@ _ENTRIES = {
     "coteaching_auto": Method(_coteaching("standard", forget_rate="auto"),
                               "Co-teaching with forget_rate='auto'",
                               readout=_rate_of("forget_rate_"), default=False),
+    # Every estimator with its library defaults (issue 13's defaults table): run with
+    # epochs = 30 and net_params = {early_stopping = "auto"}, these are the defaults.
+    "default_coteaching": Method(_default("sknoisy.classifiers:CoTeachingClassifier"),
+                                 "CoTeachingClassifier() (forget_rate=0.2)", default=False),
+    "default_peer": Method(_default("sknoisy.classifiers:PeerLossClassifier"),
+                           "PeerLossClassifier() (alpha=1 after 5 warm-up epochs, ramped "
+                           "over 5)", default=False),
+    "default_bootstrap": Method(
+        _default("sknoisy.classifiers:DynamicBootstrappingClassifier"),
+        "DynamicBootstrappingClassifier() (hard, 10 warm-up epochs)", default=False),
+    "default_distill": Method(_default("sknoisy.classifiers:DistilledStudentClassifier"),
+                              "DistilledStudentClassifier() (Tf-KD self, 3-fold teacher)",
+                              default=False),
+    "default_o2u": Method(_default_pipeline("sknoisy.detectors:O2UNoiseDetector"),
+                          "make_pipeline(O2UNoiseDetector(), NoisyNetClassifier())",
+                          default=False),
+    "default_bmm": Method(_default_pipeline("sknoisy.detectors:BMMLabelCleaner"),
+                          "make_pipeline(BMMLabelCleaner(), NoisyNetClassifier())",
+                          default=False),
+    "default_o2u_coteaching": Method(
+        _default_pipeline("sknoisy.detectors:O2UNoiseDetector",
+                          "sknoisy.classifiers:CoTeachingClassifier"),
+        "make_pipeline(O2UNoiseDetector(), CoTeachingClassifier()), the flagship pipeline",
+        default=False),
     "peer": Method(lambda c: c.net(resolve("sknoisy.classifiers:PeerLossClassifier"),
                                    alpha=1.0, warmup_epochs=5),
                    "peer loss, alpha=1, 5 warm-up epochs"),
