@@ -385,3 +385,22 @@ def test_python_m_sknoisy_benchmark(tmp_path, monkeypatch, capsys):
         runpy.run_module("sknoisy.benchmark", run_name="__main__")
     assert exc.value.code == 2
     assert "[0, 1)" in capsys.readouterr().err
+
+
+def test_default_entries_are_the_library_defaults():
+    # Run as the defaults configuration runs them (30 epochs, early_stopping='auto'),
+    # every default_* entry is its estimator as a user would construct it, bar the seed.
+    from sklearn.base import clone
+
+    ctx = MethodContext(n_classes=3, epochs=30, seed=4,
+                        net_kwargs={"early_stopping": "auto"})
+    names = [name for name in METHODS if name.startswith("default_")]
+    assert len(names) >= 7
+    for name in names:
+        built = METHODS[name].build(ctx)
+        steps = [step for _, step in built.steps] if hasattr(built, "steps") else [built]
+        for step in steps:
+            fresh = clone(step).set_params(random_state=None)
+            expected = type(step)().get_params(deep=False)
+            assert fresh.get_params(deep=False) == expected, name
+            assert step.random_state == 4
