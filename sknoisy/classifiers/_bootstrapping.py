@@ -91,8 +91,9 @@ class DynamicBootstrappingClassifier(NoisyNetClassifier):
     the 5th-95th percentile range of the losses, as in the paper, and its posterior is
     read from a table of 1001 points over the normalised loss (the reference uses 100).
     Cost: after the warm-up, one more forward pass per batch (the evaluation-mode
-    losses) and one evaluation pass over the training set per epoch, about 1.5 times
-    plain training.
+    losses) and one evaluation pass over the training set per epoch, about twice plain
+    training per epoch; with 10 warm-up epochs of 30, 1.6x cross-entropy's CPU time
+    (5,000 flat Fashion-MNIST rows, measured side by side).
 
     References
     ----------
