@@ -260,7 +260,8 @@ _ENTRIES = {
     # Every estimator with its library defaults (issue 13's defaults table): run with
     # epochs = 30 and net_params = {early_stopping = "auto"}, these are the defaults.
     "default_coteaching": Method(_default("sknoisy.classifiers:CoTeachingClassifier"),
-                                 "CoTeachingClassifier() (forget_rate=0.2)", default=False),
+                                 "CoTeachingClassifier() with its defaults",
+                                 default=False),
     "default_peer": Method(_default("sknoisy.classifiers:PeerLossClassifier"),
                            "PeerLossClassifier() (alpha=1 after 5 warm-up epochs, ramped "
                            "over 5)", default=False),

@@ -62,10 +62,12 @@ class CoTeachingClassifier(NoisyNetClassifier):
         ``module__*`` parameters apply to both. A module *instance* is copied for the
         second network and its layers' ``reset_parameters`` are called, so the two
         start from different weights.
-    forget_rate : float in [0, 1) or 'auto', default=0.2
+    forget_rate : float in [0, 1) or 'auto', default='auto'
         ``tau``, the fraction of each batch finally dropped. The paper sets it to the
-        noise rate; use that when it is known. 0.2 is a moderate default that costs
-        little on clean data. ``'auto'`` estimates ``tau`` during the ramp: the first
+        noise rate; give it when it is known. ``'auto'`` (the default; formerly a fixed
+        0.2, which dropped a fifth of every batch of clean data, or of data a detector
+        had already cleaned: see ``benchmarks/results/defaults.md``) estimates ``tau``
+        during the ramp: the first
         epoch trains on every sample; at the end of each of the first ``num_gradual``
         epochs ``tau`` is set to the confident-joint noise rate
         (:func:`sknoisy.noise.estimate_noise_rate`) of the mean of the two
@@ -178,7 +180,7 @@ class CoTeachingClassifier(NoisyNetClassifier):
         self,
         module=None,
         *,
-        forget_rate=0.2,
+        forget_rate="auto",
         num_gradual=10,
         exponent=1.0,
         variant="standard",
