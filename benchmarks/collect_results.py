@@ -14,7 +14,8 @@ from __future__ import annotations
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-ORDER = ["core", "losses", "coteaching", "detectors", "confident", "distillation", "runner"]
+ORDER = ["defaults", "core", "losses", "coteaching", "detectors", "confident", "distillation",
+         "images", "runner"]
 
 HEADER = """# sknoisy benchmark results
 
