@@ -5,11 +5,17 @@
                                                    # the outputs in the .ipynb files
 
 Set SKNOISY_NOTEBOOK_QUICK=1 to execute at the tiny size the tests use.
+
+An executed notebook records in its metadata a fingerprint of the code that produced its
+outputs (every ``sknoisy/**/*.py`` file and the notebook's cells); the test suite fails
+when the committed notebooks' fingerprint is not that of the current code, so outputs
+are never older than the code they document.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import os
 from pathlib import Path
 
@@ -17,6 +23,7 @@ import nbformat
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 HERE = Path(__file__).resolve().parent
+PACKAGE = HERE.parent / "sknoisy"
 
 SETUP = '''\
 import os
@@ -333,12 +340,25 @@ def build() -> dict[str, nbformat.NotebookNode]:
             for name, cells in [("tabular.ipynb", TABULAR), ("images.ipynb", IMAGES)]}
 
 
+def fingerprint(nb: nbformat.NotebookNode) -> str:
+    """SHA-256 of the package's Python sources and the notebook's cell sources."""
+    digest = hashlib.sha256()
+    for path in sorted(PACKAGE.rglob("*.py")):
+        digest.update(path.relative_to(PACKAGE).as_posix().encode())
+        digest.update(path.read_bytes())
+    for cell in nb.cells:
+        digest.update(cell.source.encode())
+    return digest.hexdigest()
+
+
 def execute(nb: nbformat.NotebookNode, timeout: int = 1800) -> nbformat.NotebookNode:
     """Run ``nb`` in a fresh kernel from the examples folder; return it with outputs."""
     from nbclient import NotebookClient
 
     NotebookClient(nb, timeout=timeout, kernel_name="python3",
                    resources={"metadata": {"path": str(HERE)}}).execute()
+    quick = os.environ.get("SKNOISY_NOTEBOOK_QUICK", "") not in ("", "0")
+    nb.metadata["sknoisy"] = {"fingerprint": fingerprint(nb), "quick": quick}
     return nb
 
 

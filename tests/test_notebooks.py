@@ -39,6 +39,32 @@ def test_notebook_committed_matches_builder(name):
 
 
 @pytest.mark.parametrize("name", ["tabular.ipynb", "images.ipynb"])
+def test_committed_outputs_come_from_the_current_code(name):
+    committed = nbformat.read(EXAMPLES / name, as_version=4)
+    recorded = committed.metadata.get("sknoisy", {})
+    rerun = "run `python examples/_build_notebooks.py --execute` and commit the notebooks"
+    assert recorded.get("quick") is False, f"{name} was not executed at full size; {rerun}"
+    assert recorded.get("fingerprint") == _builder().fingerprint(committed), (
+        f"{name}: its outputs come from older code than sknoisy/ or its cells now; {rerun}")
+
+
+def test_fingerprint_follows_the_code(tmp_path, monkeypatch):
+    builder = _builder()
+    nb = builder.build()["tabular.ipynb"]
+    package = tmp_path / "sknoisy"
+    package.mkdir()
+    (package / "a.py").write_text("x = 1\n")
+    monkeypatch.setattr(builder, "PACKAGE", package)
+    before = builder.fingerprint(nb)
+    (package / "a.py").write_text("x = 2\n")
+    assert builder.fingerprint(nb) != before
+    (package / "a.py").write_text("x = 1\n")
+    assert builder.fingerprint(nb) == before
+    nb.cells[0].source += " "
+    assert builder.fingerprint(nb) != before
+
+
+@pytest.mark.parametrize("name", ["tabular.ipynb", "images.ipynb"])
 def test_notebook_runs_in_quick_mode(name, monkeypatch):
     if name == "images.ipynb" and not _fashion_mnist_available():
         pytest.skip("Fashion-MNIST files are absent (apt-get install dataset-fashion-mnist)")
