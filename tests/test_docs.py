@@ -125,13 +125,18 @@ def test_doc_page_examples_pass(page):
     assert result.failed == 0, f"{result.failed} example(s) in {page.name} failed"
 
 
-def test_api_page_lists_every_public_name():
+def _docs_extension():
+    """The docs' Sphinx extension module (it builds the API page)."""
     pytest.importorskip("sphinx")
     sys.path.insert(0, str(DOCS / "_ext"))
     try:
-        sknoisy_docs = importlib.import_module("sknoisy_docs")
+        return importlib.import_module("sknoisy_docs")
     finally:
         sys.path.remove(str(DOCS / "_ext"))
+
+
+def test_api_page_lists_every_public_name():
+    sknoisy_docs = _docs_extension()
     text, problems = sknoisy_docs.api_page()
     assert problems == []
     listed = set(re.findall(r"^   (\w+)$", text, re.MULTILINE))
@@ -144,12 +149,7 @@ def test_api_page_lists_every_public_name():
 
 
 def test_api_page_lists_the_benchmark_api_not_its_runner_internals():
-    pytest.importorskip("sphinx")
-    sys.path.insert(0, str(DOCS / "_ext"))
-    try:
-        sknoisy_docs = importlib.import_module("sknoisy_docs")
-    finally:
-        sys.path.remove(str(DOCS / "_ext"))
+    sknoisy_docs = _docs_extension()
     text, _ = sknoisy_docs.api_page()
     section = text.split(".. currentmodule:: sknoisy.benchmark\n")[1]
     section = section.split(".. currentmodule::")[0]

@@ -19,12 +19,12 @@ from skorch import NeuralNetClassifier
 from skorch.callbacks import EpochScoring, EpochTimer, PassthroughScoring
 from skorch.utils import to_numpy
 from sklearn.model_selection import train_test_split
-from sklearn.utils import _safe_indexing, check_random_state
+from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
 from ..modules import MLP, ConvNet
 from ._checks import check_labels, check_sample_weight, check_X, encode_labels
-from ._data import TensorBatchIterator, TensorDataset
+from ._data import TensorBatchIterator, TensorDataset, take_rows
 from ._early_stopping import EARLY_STOPPING_NAME, BestEpochStopping
 from ._logging import BatchProgressBar, EpochLog
 from ._record import RECORD_NAME, PerSampleRecord, per_sample_cross_entropy
@@ -581,9 +581,9 @@ class NoisyNetClassifier(NeuralNetClassifier):
         if hold_out and self.uses_early_stopping(len(X_valid)):
             train, held = self._validation_split(y_encoded, state.child_seed(0, 1))
             state.validation = (X_valid[held], y_encoded[held])
-            state.X, state.y = _safe_indexing(X, train), _safe_indexing(y, train)
+            state.X, state.y = take_rows(X, train), take_rows(y, train)
             if sample_weight is not None:
-                state.sample_weight = _safe_indexing(sample_weight, train)
+                state.sample_weight = take_rows(sample_weight, train)
             X_valid, y_encoded = X_valid[train], y_encoded[train]
             weights = None if weights is None else weights[train]
         if weights is not None:

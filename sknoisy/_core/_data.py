@@ -14,7 +14,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset, Subset
 
-__all__ = ["IndexedBatch", "TensorBatchIterator", "TensorDataset"]
+__all__ = ["IndexedBatch", "TensorBatchIterator", "TensorDataset", "take_rows"]
 
 
 class TensorDataset(Dataset):
@@ -141,3 +141,25 @@ class TensorBatchIterator:
             idx = rows[start:start + size]
             yb = base.y[idx] if base.y is not None else None
             yield IndexedBatch(base.X[idx], yb, idx)
+
+
+def take_rows(X, rows: np.ndarray):
+    """Rows ``rows`` of X, keeping pandas objects as they are (so names and index survive).
+
+    Parameters
+    ----------
+    X : array-like, pandas DataFrame or Series
+    rows : ndarray of int
+
+    Returns
+    -------
+    The selected rows, same kind as X (lists become arrays).
+
+    Examples
+    --------
+    >>> take_rows([[1, 2], [3, 4], [5, 6]], np.array([2, 0])).tolist()
+    [[5, 6], [1, 2]]
+    """
+    if hasattr(X, "iloc"):
+        return X.iloc[rows]
+    return np.asarray(X)[rows]

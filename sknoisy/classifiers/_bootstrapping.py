@@ -14,6 +14,7 @@ from .._core._record import RECORD_NAME, PerSampleRecord, per_sample_cross_entro
 from .._core._validation import Interval, StrOptions
 from ..losses import BootstrappingLoss
 from ..mixture import fit_loss_mixture
+from ..mixture._loss import NORMALIZE_EPS, percentile_bounds
 
 __all__ = ["DynamicBootstrappingClassifier"]
 
@@ -24,7 +25,6 @@ _W_MIN, _W_MAX = 1e-4, 1 - 1e-4
 # reference code reads P(noisy) from a table too (of 100 points); a finer one costs
 # nothing and keeps the weights within 1e-3 of the exact posterior in loss.
 _TABLE_SIZE = 1001
-_EPS = 1e-3
 
 
 def _takes_beta(criterion) -> bool:
@@ -161,11 +161,12 @@ class DynamicBootstrappingClassifier(NoisyNetClassifier):
             return None
         losses = record.epoch_losses().cpu().numpy().astype(np.float64)
         self.mixture_, normalized = fit_loss_mixture(losses)
-        low, high = np.percentile(losses, [5, 95])
-        grid = np.clip(np.linspace(0.0, 1.0, _TABLE_SIZE), _EPS, 1.0 - _EPS)
+        low, high = percentile_bounds(losses)
+        # The grid is clamped as normalize_losses clamps the losses the mixture saw.
+        grid = np.clip(np.linspace(0.0, 1.0, _TABLE_SIZE), NORMALIZE_EPS, 1.0 - NORMALIZE_EPS)
         table = self.mixture_.posterior_noisy(grid).clip(_W_MIN, _W_MAX)
         state = self._fit_state
-        state.loss_bounds = (float(low), float(high))
+        state.loss_bounds = (low, high)
         state.noise_table = torch.as_tensor(table, dtype=torch.float32, device=self.device)
         return self.mixture_.posterior_noisy(normalized).clip(_W_MIN, _W_MAX)
 

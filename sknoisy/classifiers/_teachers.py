@@ -17,6 +17,8 @@ from sklearn.exceptions import NotFittedError
 from sklearn.model_selection import StratifiedKFold
 from sklearn.utils.validation import check_is_fitted, has_fit_parameter
 
+from .._core._data import take_rows
+
 __all__ = ["CrossFittedTeacher", "align_proba", "is_fitted", "reg_distribution",
            "take_rows"]
 
@@ -51,28 +53,6 @@ def is_fitted(estimator) -> bool:
     except NotFittedError:
         return False
     return True
-
-
-def take_rows(X, rows: np.ndarray):
-    """Rows ``rows`` of X, keeping DataFrames as DataFrames (so column names survive).
-
-    Parameters
-    ----------
-    X : array-like or pandas DataFrame
-    rows : ndarray of int
-
-    Returns
-    -------
-    The selected rows, same kind as X (lists become arrays).
-
-    Examples
-    --------
-    >>> take_rows([[1, 2], [3, 4], [5, 6]], np.array([2, 0])).tolist()
-    [[5, 6], [1, 2]]
-    """
-    if hasattr(X, "iloc"):
-        return X.iloc[rows]
-    return np.asarray(X)[rows]
 
 
 def align_proba(proba, teacher_classes, classes, owner: str = "teacher") -> np.ndarray:

@@ -12,9 +12,11 @@ from ._validation import check_1d_finite
 __all__ = ["fit_loss_mixture", "normalize_losses"]
 
 _MIXTURES = ("beta", "gaussian")
+# Distance from 0 and 1 that normalised losses keep, so Beta densities stay finite.
+NORMALIZE_EPS = 1e-3
 
 
-def normalize_losses(losses: ArrayLike, *, eps: float = 1e-3) -> np.ndarray:
+def normalize_losses(losses: ArrayLike, *, eps: float = NORMALIZE_EPS) -> np.ndarray:
     """Map per-sample losses to [eps, 1 - eps] by their 5th and 95th percentiles.
 
     The 5th percentile goes to 0 and the 95th to 1; values outside are clipped, then
@@ -46,10 +48,20 @@ def normalize_losses(losses: ArrayLike, *, eps: float = 1e-3) -> np.ndarray:
     array([0.001, 0.5  , 0.999])
     """
     x = check_1d_finite(losses, "losses")
-    low, high = np.percentile(x, [5, 95])
+    low, high = percentile_bounds(x)
     if high <= low:
         return np.full(x.shape, eps)
     return np.clip((x - low) / (high - low), eps, 1.0 - eps)
+
+
+def percentile_bounds(losses: np.ndarray) -> tuple[float, float]:
+    """The 5th and 95th percentiles that :func:`normalize_losses` maps to 0 and 1.
+
+    A method that normalises new losses the same way (dynamic bootstrapping, batch by
+    batch) keeps these bounds from the fit.
+    """
+    low, high = np.percentile(losses, [5, 95])
+    return float(low), float(high)
 
 
 def _min_max(x: np.ndarray) -> np.ndarray:
@@ -140,7 +152,7 @@ def fit_loss_mixture(
         normalized = _min_max(x)
         return GaussianLossMixture(random_state=random_state).fit(normalized), normalized
     normalized = normalize_losses(x)
-    low, high = np.percentile(x, [5, 95])
+    low, high = percentile_bounds(x)
     inside = (x >= low) & (x <= high)
     sample = normalized[inside] if inside.sum() >= 2 else normalized
     return BetaMixture1D().fit(sample), normalized

@@ -18,6 +18,8 @@ from sknoisy.detectors import ConfidentLearningDetector, find_noisy_labels
 from sknoisy.exceptions import MostRowsFlaggedWarning
 from sknoisy.noise import confident_joint, estimate_noise_rate
 
+from ._data import noisy_three_classes
+
 LOGREG = make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000))
 
 # Hand-made out-of-fold probabilities: rows 2 and 9 are confidently another class, row 6
@@ -37,15 +39,7 @@ def hand():
 @pytest.fixture(scope="module")
 def noisy_data():
     """Separable 3-class data with 30% of the labels flipped, as strings."""
-    X, y = make_classification(n_samples=300, n_features=8, n_informative=5, n_redundant=0,
-                               n_classes=3, n_clusters_per_class=1, class_sep=2.0,
-                               flip_y=0, random_state=0)
-    rng = np.random.default_rng(0)
-    flipped = rng.random(len(y)) < 0.3
-    y_noisy = y.copy()
-    y_noisy[flipped] = (y[flipped] + rng.integers(1, 3, flipped.sum())) % 3
-    names = np.array(["cat", "dog", "eel"])
-    return X, names[y_noisy], names[y], flipped
+    return noisy_three_classes(n_samples=300, n_features=8, n_informative=5, class_sep=2.0)
 
 
 @pytest.mark.parametrize("filter_by, flagged", [

@@ -16,6 +16,8 @@ from sknoisy._core._detector import NoiseDetectorMixin
 from sknoisy.detectors import BMMLabelCleaner, O2UNoiseDetector, find_noisy_labels
 from sknoisy.exceptions import MostRowsFlaggedWarning, VanishingClassWarning
 
+from ._data import noisy_three_classes
+
 NET = {"module__hidden_sizes": (16,), "batch_size": 64}
 SGD = {"optimizer": torch.optim.SGD, "optimizer__momentum": 0.9}
 FAST = {
@@ -30,15 +32,7 @@ FAST = {
 @pytest.fixture(scope="module")
 def noisy_data():
     """Separable 3-class data with 30% of the labels flipped, as strings."""
-    X, y = make_classification(n_samples=400, n_features=10, n_informative=6,
-                               n_redundant=0, n_classes=3, n_clusters_per_class=1,
-                               class_sep=2.5, flip_y=0, random_state=0)
-    rng = np.random.default_rng(0)
-    flipped = rng.random(len(y)) < 0.3
-    y_noisy = y.copy()
-    y_noisy[flipped] = (y[flipped] + rng.integers(1, 3, flipped.sum())) % 3
-    names = np.array(["cat", "dog", "eel"])
-    return X, names[y_noisy], names[y], flipped
+    return noisy_three_classes(n_samples=400, n_features=10, n_informative=6, class_sep=2.5)
 
 
 @pytest.mark.parametrize("cls", [O2UNoiseDetector, BMMLabelCleaner])
