@@ -90,7 +90,8 @@ class MethodContext:
     >>> from sknoisy._registry import MethodContext
     >>> ctx = MethodContext(n_classes=3, epochs=5, seed=0, net_kwargs={"batch_size": 64})
     >>> ctx.net_params()
-    {'max_epochs': 5, 'random_state': 0, 'device': 'cpu', 'early_stopping': False, 'batch_size': 64}
+    {'max_epochs': 5, 'random_state': 0, 'device': 'cpu', 'early_stopping': False,
+     'standardize': False, 'batch_size': 64}
     >>> ctx.net(lr=0.01).lr, ctx.warmup_epochs()
     (0.01, 1)
     """
@@ -112,10 +113,12 @@ class MethodContext:
 
         Methods are compared at a fixed epoch budget, so the core's early stopping is
         off unless the run's ``net_params`` turn it on; ``ce_early_stop`` is the
-        early-stopped baseline.
+        early-stopped baseline. The networks see the inputs exactly as the data set
+        prepares them (the core's ``standardize`` off), so every table measures the
+        methods on one fixed input; the defaults table turns both back on.
         """
         return {"max_epochs": self.epochs, "random_state": self.seed, "device": self.device,
-                "early_stopping": False, **self.net_kwargs}
+                "early_stopping": False, "standardize": False, **self.net_kwargs}
 
     def net(self, cls=None, **params):
         """A network of the run: ``cls`` (default the core network) with these params."""

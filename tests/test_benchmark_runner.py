@@ -388,12 +388,13 @@ def test_python_m_sknoisy_benchmark(tmp_path, monkeypatch, capsys):
 
 
 def test_default_entries_are_the_library_defaults():
-    # Run as the defaults configuration runs them (30 epochs, early_stopping='auto'),
-    # every default_* entry is its estimator as a user would construct it, bar the seed.
+    # Run as the defaults configuration runs them (30 epochs, early_stopping='auto',
+    # standardize=True), every default_* entry is its estimator as a user would
+    # construct it, bar the seed.
     from sklearn.base import clone
 
     ctx = MethodContext(n_classes=3, epochs=30, seed=4,
-                        net_kwargs={"early_stopping": "auto"})
+                        net_kwargs={"early_stopping": "auto", "standardize": True})
     names = [name for name in METHODS if name.startswith("default_")]
     assert len(names) >= 7
     for name in names:
@@ -404,3 +405,20 @@ def test_default_entries_are_the_library_defaults():
             expected = type(step)().get_params(deep=False)
             assert fresh.get_params(deep=False) == expected, name
             assert step.random_state == 4
+
+
+def test_defaults_configuration_keeps_the_core_defaults():
+    # The harness turns early stopping and standardisation off for method comparisons;
+    # the defaults table must turn each back to the library's own default.
+    import tomllib
+    from pathlib import Path
+
+    from sknoisy import NoisyNetClassifier
+
+    path = Path(__file__).parents[1] / "benchmarks" / "configs" / "defaults.toml"
+    net_params = tomllib.loads(path.read_text())["net_params"]
+    core = NoisyNetClassifier().get_params(deep=False)
+    overridden = set(MethodContext(n_classes=2, epochs=1, seed=0).net_params()) - {
+        "max_epochs", "random_state", "device"}
+    assert overridden <= set(net_params)
+    assert all(net_params[name] == core[name] for name in net_params)

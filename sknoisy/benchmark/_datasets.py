@@ -75,6 +75,30 @@ def _synthetic(images: bool, n_train, n_test):
             f"classes, {n_train} train and {n_test} test rows")
 
 
+def _classification(n_features: int, n_informative: int, n_classes: int, unscaled: bool):
+    """A ``make_classification`` problem of one shape, 4,000 rows split 70/30.
+
+    ``unscaled`` multiplies each feature by ``10 ** U(-2, 3)`` and shifts it, as raw
+    measurements in different units are: what the estimators' standardisation is for.
+    """
+    def load(images: bool, n_train, n_test):
+        X, y = sk_datasets.make_classification(
+            n_samples=4000, n_features=n_features, n_informative=n_informative,
+            n_redundant=n_features // 5, n_classes=n_classes, n_clusters_per_class=2,
+            flip_y=0.0, random_state=_SPLIT_SEED)
+        if unscaled:
+            rng = np.random.default_rng(_SPLIT_SEED)
+            scale = 10.0 ** rng.uniform(-2, 3, size=n_features)
+            X = X * scale + rng.uniform(-5, 5, size=n_features) * scale
+        X = X.astype(np.float32)
+        label = f"make_classification, {n_features} features ({n_informative} informative), " \
+            f"{n_classes} classes" + (", features on scales 1e-2 to 1e3" if unscaled else "")
+        X_train, y_train, X_test, y_test = _split(X, y, n_train, n_test, label)
+        return X_train, X_test, y_train, y_test, f"{label}, 70/30 split" + _sizes(n_train,
+                                                                                 n_test)
+    return load
+
+
 def _fashion(images: bool, n_train, n_test):
     # One stream draws both subsets, so the rows are those the recorded results used.
     rng = np.random.RandomState(_SPLIT_SEED)
@@ -93,6 +117,8 @@ DATASETS = {
     "wine": _standardised(sk_datasets.load_wine, "wine"),
     "fashion_mnist": _fashion,
     "synthetic": _synthetic,
+    "classification": _classification(20, 8, 4, unscaled=False),
+    "classification_unscaled": _classification(60, 15, 8, unscaled=True),
 }
 _HAS_IMAGES = {"digits", "fashion_mnist"}
 
@@ -103,11 +129,16 @@ def load_benchmark_dataset(name: str, *, images: bool = False, n_train: int | No
 
     Parameters
     ----------
-    name : {'digits', 'fashion_mnist', 'breast_cancer', 'wine', 'synthetic'}
+    name : {'digits', 'fashion_mnist', 'breast_cancer', 'wine', 'synthetic', \
+'classification', 'classification_unscaled'}
         The dataset. Fashion-MNIST is read from local files
         (:func:`sknoisy.datasets.load_fashion_mnist`); digits, breast_cancer and wine
         are bundled with scikit-learn and split 70/30, stratified, with seed 0;
-        'synthetic' is Gaussian blobs (20 features, 5 classes) of any size.
+        'synthetic' is Gaussian blobs (20 features, 5 classes) of any size;
+        'classification' is scikit-learn's ``make_classification`` with 20 features
+        (8 informative) and 4 classes, 'classification_unscaled' with 60 features (15
+        informative), 8 classes and each feature on its own scale (1e-2 to 1e3), both
+        4,000 rows split 70/30.
     images : bool, default=False
         Give digits and Fashion-MNIST as images, so that the nets are CNNs. Ignored
         for the tabular sets.

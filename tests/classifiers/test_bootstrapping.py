@@ -105,7 +105,9 @@ def test_bootstrapping_batch_weights_come_from_the_current_net_in_eval_mode(nois
         clf.mixture_.posterior_noisy(grid).clip(1e-4, 1 - 1e-4), dtype=torch.float32)
     clf.module_.train()
     with clf._training_context(state):
-        weights = clf.batch_noise_weights(torch.as_tensor(X), torch.as_tensor(y_noisy))
+        # The batch as the network receives it: standardised with fit's statistics.
+        batch = torch.as_tensor((X - clf.input_mean_) / clf.input_scale_)
+        weights = clf.batch_noise_weights(batch, torch.as_tensor(y_noisy))
     assert clf.module_.training   # the training mode is restored
     normalized = np.clip((losses - low) / (high - low), 1e-3, 1 - 1e-3)
     exact = clf.mixture_.posterior_noisy(normalized).clip(1e-4, 1 - 1e-4)

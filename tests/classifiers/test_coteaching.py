@@ -187,8 +187,9 @@ def test_coteaching_history_records_selection(data):
     assert np.all(np.isfinite(kept)) and np.all(kept[1:] < dropped[1:])
     # Disagreement is the share of rows whose two predicted classes differ: recompute it
     # for the last epoch's final networks and compare (the record is per step, so loosely).
-    first = net.module_(torch.as_tensor(X)).argmax(dim=1)
-    second = net.module2_(torch.as_tensor(X)).argmax(dim=1)
+    seen = torch.as_tensor((X - net.input_mean_) / net.input_scale_)  # the standardised X
+    first = net.module_(seen).argmax(dim=1)
+    second = net.module2_(seen).argmax(dim=1)
     final = float((first != second).float().mean())
     assert abs(net.history[-1, "disagreement"] - final) < 0.15
     assert net.forget_rate_ == 0.4 and net.forget_rate_estimated_ is False
@@ -234,11 +235,13 @@ def test_coteaching_predict_with_mean_averages_probabilities(data):
     X, y = data
     net = CoTeachingClassifier(predict_with="mean", **FAST).fit(X, y)
     with torch.no_grad():
-        Xt = torch.as_tensor(X)
+        # What the networks see: X standardised with the statistics of fit.
+        Xt = torch.as_tensor((X - net.input_mean_) / net.input_scale_)
         expected = (torch.softmax(net.module_(Xt), 1) + torch.softmax(net.module2_(Xt), 1)) / 2
     np.testing.assert_allclose(net.predict_proba(X), expected.numpy(), rtol=1e-5, atol=1e-7)
     first = clone(net).set_params(predict_with="first").fit(X, y)
     with torch.no_grad():
+        Xt = torch.as_tensor((X - first.input_mean_) / first.input_scale_)
         only_first = torch.softmax(first.module_(Xt), 1).numpy()
     np.testing.assert_allclose(first.predict_proba(X), only_first, rtol=1e-5, atol=1e-7)
 
