@@ -27,7 +27,10 @@ they are rerun; where the harness's protocol differs from a script's, its config
 file says how. Accuracy is clean-test accuracy (test labels never noised), mean and spread
 over seeds; timings are ratios measured side by side in one process run, with the methods
 alternated. The machine is a shared 2-core CPU; where other jobs loaded it, the sections
-say so and give CPU-time ratios beside wall-clock ones. This file is assembled by
+say so and give CPU-time ratios beside wall-clock ones. Unless a section says otherwise,
+the harness runs every network with `early_stopping=False` and `standardize=False`: the
+whole epoch budget, on the inputs exactly as each data set prepares them (the defaults
+table turns both back on). This file is assembled by
 `python benchmarks/collect_results.py` from `benchmarks/results/*.md`; edit those, not
 this.
 

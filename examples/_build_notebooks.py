@@ -92,7 +92,9 @@ Two detectors score every training sample (higher = more likely mislabeled):
 - `BMMLabelCleaner` fits a two-component Beta mixture on the per-sample losses of a
   briefly trained network.
 
-Networks need standardised features, so a `StandardScaler` comes first."""),
+Every sknoisy network standardises 2-D inputs itself (`standardize=True`, the
+default), so the `StandardScaler` here is optional: it shows that any scikit-learn
+transformer can come first, in a pipeline too."""),
     new_code_cell('''\
 from sklearn.preprocessing import StandardScaler
 

@@ -5,6 +5,7 @@ from .classifiers import (
     CoTeachingClassifier,
     DistilledStudentClassifier,
     DynamicBootstrappingClassifier,
+    MutualLearningClassifier,
     PeerLossClassifier,
 )
 from .detectors import (
@@ -25,6 +26,7 @@ __all__ = [
     "ConfidentLearningDetector",
     "DistilledStudentClassifier",
     "DynamicBootstrappingClassifier",
+    "MutualLearningClassifier",
     "NoisyNetClassifier",
     "O2UNoiseDetector",
     "PeerLossClassifier",

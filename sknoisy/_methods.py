@@ -207,10 +207,14 @@ def _rate_of(attribute: str):
     return readout
 
 
-def _default(name: str):
-    """A sknoisy estimator with its own defaults (only the run's seed, budget, device)."""
+def _default(name: str, **params):
+    """A sknoisy estimator with its own defaults (only the run's seed, budget, device).
+
+    ``params`` choose what is not a default, such as the JoCoR variant of Co-teaching.
+    """
     def build(c: MethodContext):
-        return c.net(resolve(name))
+        return c.net(resolve(name), **params)
+    build.chosen_params = params   # what the defaults test allows to differ
     return build
 
 
@@ -249,11 +253,26 @@ _ENTRIES = {
                               "label smoothing, epsilon=0.1 over all classes", default=False),
     "disturb_label": Method(_loss("DisturbLabelLoss", alpha=0.1), "DisturbLabel, alpha=0.1",
                             default=False),
+    "elr": Method(_loss("ELRLoss"), "early-learning regularisation (ELR), beta=0.7, "
+                  "lambda=3 (the paper's CIFAR-10 values)"),
+    "mixup": Method(lambda c: c.net(mixup_alpha=8.0), f"{_CE} with mixup, alpha=8"),
+    "dyr_h": Method(lambda c: c.net(resolve(
+        "sknoisy.classifiers:DynamicBootstrappingClassifier")),
+        "DYR-H: dynamic hard bootstrapping (10 warm-up epochs)"),
+    "m_dyr_h": Method(lambda c: c.net(resolve(
+        "sknoisy.classifiers:DynamicBootstrappingClassifier"), mixup_alpha=1.0,
+        prior_penalty=1.0), "M-DYR-H: dynamic hard bootstrapping with mixup (alpha=1) and "
+        "the class-prior penalty (weight 1), 10 warm-up epochs"),
     # Classifiers.
     "coteaching": Method(_coteaching("standard"), "Co-teaching, forget rate = the nominal "
                          "noise rate (as in the paper)"),
     "coteaching_plus": Method(_coteaching("plus"), "Co-teaching+, forget rate = the "
                               "nominal noise rate"),
+    "jocor": Method(_coteaching("jocor"), "JoCoR (Co-teaching's schedule on a joint loss "
+                    "with a symmetric-KL agreement term, co_lambda=0.9), forget rate = the "
+                    "nominal noise rate"),
+    "mutual_learning": Method(_default("sknoisy.classifiers:MutualLearningClassifier"),
+                              "deep mutual learning, 2 networks, mean prediction"),
     "coteaching_auto": Method(_coteaching("standard", forget_rate="auto"),
                               "Co-teaching with forget_rate='auto'",
                               readout=_rate_of("forget_rate_"), default=False),
@@ -262,6 +281,12 @@ _ENTRIES = {
     "default_coteaching": Method(_default("sknoisy.classifiers:CoTeachingClassifier"),
                                  "CoTeachingClassifier() with its defaults",
                                  default=False),
+    "default_jocor": Method(_default("sknoisy.classifiers:CoTeachingClassifier",
+                                     variant="jocor"),
+                            "CoTeachingClassifier(variant='jocor') with its defaults",
+                            default=False),
+    "default_mutual": Method(_default("sknoisy.classifiers:MutualLearningClassifier"),
+                             "MutualLearningClassifier() with its defaults", default=False),
     "default_peer": Method(_default("sknoisy.classifiers:PeerLossClassifier"),
                            "PeerLossClassifier() (alpha=1 after 5 warm-up epochs, ramped "
                            "over 5)", default=False),

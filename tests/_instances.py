@@ -7,9 +7,11 @@ from sknoisy.classifiers import (
     CoTeachingClassifier,
     DistilledStudentClassifier,
     DynamicBootstrappingClassifier,
+    MutualLearningClassifier,
     PeerLossClassifier,
 )
 from sknoisy._registry import detector_names, make_detector
+from sknoisy.losses import ELRLoss
 from sknoisy.modules import MLP
 
 # The hidden width goes in through ``module`` rather than ``module__hidden_sizes``: skorch
@@ -36,10 +38,16 @@ def _fast_detector(name):
 
 CLASSIFIERS = [
     NoisyNetClassifier(**FAST_NET),
+    # Mixup in the core, and a criterion with per-sample state (ELR's running targets).
+    NoisyNetClassifier(mixup_alpha=0.4, **FAST_NET),
+    NoisyNetClassifier(criterion=ELRLoss, **FAST_NET),
     DynamicBootstrappingClassifier(**{**FAST_NET, "warmup_epochs": 3}),
     DistilledStudentClassifier(teacher="reg", **FAST_NET),
     PeerLossClassifier(warmup_epochs=2, **FAST_NET),
     CoTeachingClassifier(forget_rate=0.2, num_gradual=3, **FAST_NET),
+    # JoCoR has its own training step (one joint loss for both networks).
+    CoTeachingClassifier(variant="jocor", forget_rate=0.2, num_gradual=3, **FAST_NET),
+    MutualLearningClassifier(**FAST_NET),
 ]
 
 DETECTORS = [_fast_detector(name) for name in detector_names()]
@@ -49,13 +57,17 @@ ALL_ESTIMATORS = CLASSIFIERS + DETECTORS
 # Invalid values per estimator, for the reliability suite: (parameter, value).
 INVALID_PARAMS = {
     "NoisyNetClassifier": [("lr", -0.1), ("lr", "fast"), ("max_epochs", -1), ("batch_size", 0),
-                           ("warmup_epochs", -1)],
+                           ("warmup_epochs", -1), ("mixup_alpha", -0.5),
+                           ("mixup_alpha", True)],
     "DynamicBootstrappingClassifier": [("warmup_epochs", -1), ("mode", "medium")],
     "DistilledStudentClassifier": [("alpha", 1.5), ("alpha", "half"), ("temperature", -1.0),
                                    ("teacher", "oracle"), ("n_generations", 0)],
     "PeerLossClassifier": [("alpha", -1.0), ("alpha", "high"), ("alpha", [0.1, -1])],
     "CoTeachingClassifier": [("forget_rate", 1.0), ("forget_rate", "most"), ("num_gradual", 0),
-                             ("exponent", -1.0), ("variant", "double")],
+                             ("exponent", -1.0), ("variant", "double"), ("co_lambda", 1.5),
+                             ("co_lambda", "high")],
+    "MutualLearningClassifier": [("n_networks", 1), ("n_networks", "two"),
+                                 ("predict_with", "vote")],
     "O2UNoiseDetector": [("noise_rate", 1.5), ("noise_rate", "many"), ("cycle_length", 0),
                          ("lr_max", -1.0), ("estimator", "mlp")],
     "BMMLabelCleaner": [("threshold", 1.5), ("warmup_epochs", 0), ("action", "keep"),

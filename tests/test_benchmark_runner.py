@@ -390,7 +390,7 @@ def test_python_m_sknoisy_benchmark(tmp_path, monkeypatch, capsys):
 def test_default_entries_are_the_library_defaults():
     # Run as the defaults configuration runs them (30 epochs, early_stopping='auto',
     # standardize=True), every default_* entry is its estimator as a user would
-    # construct it, bar the seed.
+    # construct it, bar the seed (and what an entry names, such as JoCoR's variant).
     from sklearn.base import clone
 
     ctx = MethodContext(n_classes=3, epochs=30, seed=4,
@@ -400,9 +400,10 @@ def test_default_entries_are_the_library_defaults():
     for name in names:
         built = METHODS[name].build(ctx)
         steps = [step for _, step in built.steps] if hasattr(built, "steps") else [built]
+        chosen = getattr(METHODS[name].build, "chosen_params", {})
         for step in steps:
             fresh = clone(step).set_params(random_state=None)
-            expected = type(step)().get_params(deep=False)
+            expected = type(step)(**chosen).get_params(deep=False)
             assert fresh.get_params(deep=False) == expected, name
             assert step.random_state == 4
 

@@ -3,11 +3,13 @@
 from ._bootstrapping import DynamicBootstrappingClassifier
 from ._coteaching import CoTeachingClassifier
 from ._distillation import DistilledStudentClassifier
+from ._mutual import MutualLearningClassifier
 from ._peer import PeerLossClassifier
 
 __all__ = [
     "CoTeachingClassifier",
     "DistilledStudentClassifier",
     "DynamicBootstrappingClassifier",
+    "MutualLearningClassifier",
     "PeerLossClassifier",
 ]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import copy
 import inspect
-from numbers import Integral
+from numbers import Integral, Real
 
 import numpy as np
 import torch
@@ -12,7 +12,7 @@ import torch
 from .._core._base import NoisyNetClassifier
 from .._core._record import RECORD_NAME, PerSampleRecord, per_sample_cross_entropy
 from .._core._validation import Interval, StrOptions
-from ..losses import BootstrappingLoss
+from ..losses import BootstrappingLoss, prior_penalty
 from ..mixture import fit_loss_mixture
 from ..mixture._loss import NORMALIZE_EPS, percentile_bounds
 
@@ -27,9 +27,9 @@ _W_MIN, _W_MAX = 1e-4, 1 - 1e-4
 _TABLE_SIZE = 1001
 
 
-def _takes_beta(criterion) -> bool:
+def _takes(criterion, name: str) -> bool:
     try:
-        return "beta" in inspect.signature(criterion.forward).parameters
+        return name in inspect.signature(criterion.forward).parameters
     except (AttributeError, TypeError, ValueError):
         return False
 
@@ -59,6 +59,19 @@ class DynamicBootstrappingClassifier(NoisyNetClassifier):
     mode : {'hard', 'soft'}, default='hard'
         ``'hard'``: ``z_i`` is the predicted class (one-hot); ``'soft'``: the
         predicted probabilities (detached).
+    mixup_alpha : float, default=0.0
+        With ``mixup_alpha > 0`` this is the paper's M-DYR-H (``mode='hard'``) or
+        M-DYR-S: every batch is mixed (see :class:`~sknoisy.NoisyNetClassifier`), the
+        warm-up included, and each mixed term gets its own row's bootstrapping target
+        ``(1 - w_i) y_i + w_i z_i``, with ``z_i`` and ``w_i`` both from the
+        evaluation-mode pass of the *unmixed* row (the reference code's choice; the
+        prediction for the mixed input is not a prediction for either row). The paper
+        uses ``mixup_alpha=32``.
+    prior_penalty : float, default=0.0
+        Weight of :func:`sknoisy.losses.prior_penalty`, ``KL(uniform || mean
+        prediction over the batch)``, added to every bootstrapping batch's loss. The
+        paper adds it (weight 1) at very high noise (80%), where bootstrapping alone
+        can collapse onto a few classes; 0 leaves it out.
     criterion : torch.nn.Module class or instance, default=BootstrappingLoss
         A bootstrapping criterion whose ``forward`` takes a per-sample ``beta``; it is
         built with ``mode``, ``detach=True`` and ``reduction='none'``.
@@ -117,13 +130,15 @@ class DynamicBootstrappingClassifier(NoisyNetClassifier):
         **NoisyNetClassifier._parameter_constraints,
         "warmup_epochs": [Interval(Integral, 1, None, closed="left")],
         "mode": [StrOptions({"hard", "soft"})],
+        "prior_penalty": [Interval(Real, 0, None, closed="left")],
     }
 
     def __init__(self, module=None, *, warmup_epochs=10, mode="hard",
-                 criterion=BootstrappingLoss, **kwargs):
+                 criterion=BootstrappingLoss, prior_penalty=0.0, **kwargs):
         super().__init__(module, criterion=criterion, **kwargs)
         self.warmup_epochs = warmup_epochs
         self.mode = mode
+        self.prior_penalty = prior_penalty
 
     @property
     def _default_callbacks(self):
@@ -133,9 +148,13 @@ class DynamicBootstrappingClassifier(NoisyNetClassifier):
 
     def initialize_criterion(self):
         criterion = self.criterion
-        if not _takes_beta(criterion):
+        if not _takes(criterion, "beta"):
             raise TypeError(f"{type(self).__name__}: criterion {criterion!r} must take a "
                             "per-sample beta in forward, like sknoisy.losses.BootstrappingLoss.")
+        if self.mixup_alpha > 0 and not _takes(criterion, "prediction"):
+            raise TypeError(f"{type(self).__name__}: with mixup_alpha={self.mixup_alpha!r} "
+                            f"criterion {criterion!r} must take the unmixed rows' "
+                            "prediction in forward, like sknoisy.losses.BootstrappingLoss.")
         settings = {**self.get_params_for("criterion"), "mode": self.mode, "detach": True,
                     "reduction": "none"}
         if isinstance(criterion, torch.nn.Module):
@@ -185,20 +204,25 @@ class DynamicBootstrappingClassifier(NoisyNetClassifier):
         torch.Tensor of shape (N,)
             P(noisy) of each row under the mixture of the last evaluation pass.
         """
+        return self._evaluation_view(X, y_true)[0]
+
+    def _evaluation_view(self, X, y_true) -> tuple[torch.Tensor, torch.Tensor]:
+        """``w_i`` of the rows and their evaluation-mode logits under the current net."""
         state = self._fit_state
         training = self.module_.training
         self._set_training(False)
         try:
             with torch.no_grad():
-                losses = per_sample_cross_entropy(self.infer(X), y_true)
+                logits = self.infer(X)
         finally:
             self._set_training(training)
+        losses = per_sample_cross_entropy(logits, y_true)
         low, high = state.loss_bounds
         if high <= low:
-            return torch.full_like(losses, float(state.noise_table[0]))
+            return torch.full_like(losses, float(state.noise_table[0])), logits
         normalized = ((losses - low) / (high - low)).clamp(0.0, 1.0)
         positions = torch.round(normalized * (_TABLE_SIZE - 1)).long()
-        return state.noise_table[positions]
+        return state.noise_table[positions], logits
 
     def on_epoch_begin(self, net, dataset_train=None, dataset_valid=None, **kwargs):
         super().on_epoch_begin(net, dataset_train, dataset_valid, **kwargs)
@@ -232,7 +256,18 @@ class DynamicBootstrappingClassifier(NoisyNetClassifier):
         state = getattr(self, "_fit_state", None)
         if not training or X is None or getattr(state, "noise_table", None) is None:
             return per_sample_cross_entropy(y_pred, y_true)
-        weights = self.batch_noise_weights(X, y_true)
+        weights, logits = self._evaluation_view(X, y_true)
         state.weight_sum += weights.sum()
         state.weight_count += len(weights)
+        if self.mixup_alpha > 0:
+            # y_pred belongs to the mixed input: bootstrap from the unmixed row's own view.
+            return self.criterion_(y_pred, y_true, beta=1.0 - weights,
+                                   prediction=torch.softmax(logits, dim=1))
         return self.criterion_(y_pred, y_true, beta=1.0 - weights)
+
+    def get_batch_penalty(self, y_pred):
+        """``prior_penalty`` times the class-prior KL of the batch, once bootstrapping runs."""
+        state = getattr(self, "_fit_state", None)
+        if not self.prior_penalty or getattr(state, "noise_table", None) is None:
+            return None
+        return self.prior_penalty * prior_penalty(y_pred)

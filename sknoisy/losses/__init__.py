@@ -19,8 +19,8 @@ calls; ``criterion_`` is the criterion the network was trained with:
 
 >>> from sklearn.datasets import load_iris
 >>> from sknoisy import NoisyNetClassifier
->>> from sknoisy.losses import (BootstrappingLoss, DisturbLabelLoss, DMILoss, GCELoss,
-...                             LabelSmoothingLoss, MAELoss, SCELoss)
+>>> from sknoisy.losses import (BootstrappingLoss, DisturbLabelLoss, DMILoss, ELRLoss,
+...                             GCELoss, LabelSmoothingLoss, MAELoss, SCELoss)
 >>> X, y = load_iris(return_X_y=True)
 >>> fast = dict(max_epochs=5, lr=1e-2, random_state=0)
 
@@ -62,6 +62,13 @@ LabelSmoothingLoss(reduction='none', epsilon=0.1, over='all')
 >>> clf.fit(X, y).criterion_
 DisturbLabelLoss(reduction='none', base=None, alpha=0.1, num_classes=None)
 
+Early-learning regularisation keeps a running target per training row: the core
+passes each batch's row positions to it and sizes its targets when a fit starts:
+
+>>> clf = NoisyNetClassifier(criterion=ELRLoss, criterion__lam=3.0, **fast).fit(X, y)
+>>> clf.criterion_, tuple(clf.criterion_.running_targets.shape)
+(ELRLoss(reduction='none', beta=0.7, lam=3.0, n_samples=None), (150, 3))
+
 Peer loss has its own classifier, which adds the warm-up, a ramp of ``alpha`` and
 per-epoch schedules (recorded in ``history``):
 
@@ -72,15 +79,19 @@ per-epoch schedules (recorded in ``history``):
 [0.0, 0.0, 0.25, 0.5, 0.5]
 
 :class:`DistillationLoss` needs a teacher's outputs besides the labels; it is used by
-:class:`sknoisy.classifiers.DistilledStudentClassifier`.
+:class:`sknoisy.classifiers.DistilledStudentClassifier`. :func:`prior_penalty` is not a
+per-sample criterion but a batch term, ``KL(prior || mean prediction)``, that methods for
+very heavy noise add to their loss (``DynamicBootstrappingClassifier(prior_penalty=...)``).
 """
 
 from ._bootstrapping import BootstrappingLoss
 from ._disturb import DisturbLabelLoss
 from ._distillation import DistillationLoss
 from ._dmi import DMILoss
+from ._elr import ELRLoss
 from ._gce import GCELoss, MAELoss
 from ._peer import PeerLoss
+from ._prior import prior_penalty
 from ._sce import SCELoss
 from ._smoothing import LabelSmoothingLoss
 
@@ -89,9 +100,11 @@ __all__ = [
     "DMILoss",
     "DisturbLabelLoss",
     "DistillationLoss",
+    "ELRLoss",
     "GCELoss",
     "LabelSmoothingLoss",
     "MAELoss",
     "PeerLoss",
     "SCELoss",
+    "prior_penalty",
 ]

@@ -90,7 +90,8 @@ class BootstrappingLoss(BaseLoss):
         self._check_params()
 
     def forward(self, logits: torch.Tensor, target: torch.Tensor,
-                beta: torch.Tensor | None = None) -> torch.Tensor:
+                beta: torch.Tensor | None = None,
+                prediction: torch.Tensor | None = None) -> torch.Tensor:
         """Compute the loss.
 
         Parameters
@@ -102,6 +103,11 @@ class BootstrappingLoss(BaseLoss):
         beta : torch.Tensor of shape (N,) or None, default=None
             A label weight per sample, overriding the ``beta`` parameter (dynamic
             bootstrapping gives each sample ``1 - P(noisy)``).
+        prediction : torch.Tensor of shape (N, C) or None, default=None
+            Class probabilities to bootstrap from instead of ``softmax(logits)``: the
+            prediction for another view of the same rows (with mixup, the unmixed
+            rows, whose logits are not the ones being trained). Treated as a
+            constant; ``'hard'`` takes its argmax, ``'soft'`` its values.
 
         Returns
         -------
@@ -112,16 +118,26 @@ class BootstrappingLoss(BaseLoss):
         if beta is not None and tuple(beta.shape) != (logits.shape[0],):
             raise ValueError(f"{type(self).__name__}: beta must hold one weight per sample, "
                              f"shape ({logits.shape[0]},); got {tuple(beta.shape)}.")
-        return self._reduce(self.per_sample(logits, target, beta))
+        if prediction is not None and tuple(prediction.shape) != tuple(logits.shape):
+            raise ValueError(f"{type(self).__name__}: prediction must have the logits' shape "
+                             f"{tuple(logits.shape)}; got {tuple(prediction.shape)}.")
+        return self._reduce(self.per_sample(logits, target, beta, prediction))
 
     def per_sample(self, logits: torch.Tensor, target: torch.Tensor,
-                   beta: torch.Tensor | None = None) -> torch.Tensor:
+                   beta: torch.Tensor | None = None,
+                   prediction: torch.Tensor | None = None) -> torch.Tensor:
         """One loss value per sample, for validated inputs (see ``forward``)."""
         if beta is None:
             beta = float(_DEFAULT_BETA[self.mode] if self.beta is None else self.beta)
         log_p = logits.log_softmax(dim=1)
         label_term = -gather_target(log_p, target)
-        if self.mode == "hard":
+        if prediction is not None:
+            prediction = prediction.detach()
+            if self.mode == "hard":
+                prediction_term = -gather_target(log_p, prediction.argmax(dim=1))
+            else:
+                prediction_term = -(prediction * log_p).sum(dim=1)
+        elif self.mode == "hard":
             prediction_term = -gather_target(log_p, logits.argmax(dim=1))
         else:
             p = log_p.exp()

@@ -120,3 +120,58 @@ def test_bootstrapping_rejects_a_criterion_without_per_sample_beta(noisy_data):
     X, y_noisy, _, _ = noisy_data
     with pytest.raises(TypeError, match="per-sample beta"):
         DynamicBootstrappingClassifier(criterion=GCELoss, max_epochs=1).fit(X, y_noisy)
+
+
+def test_mixup_bootstraps_each_term_from_its_unmixed_row(noisy_data, monkeypatch):
+    # M-DYR-H: the hard target of each mixed term is the argmax of the evaluation-mode
+    # prediction of that term's own (unmixed) row, not of the mixed input.
+    X, y_noisy, _, _ = noisy_data
+    clf = DynamicBootstrappingClassifier(warmup_epochs=2, max_epochs=3, mixup_alpha=1.0,
+                                         module__hidden_sizes=(16,), random_state=0)
+    seen = []
+    original = BootstrappingLoss.forward
+
+    def spy(self, logits, target, beta=None, prediction=None):
+        seen.append((logits.detach(), prediction))
+        return original(self, logits, target, beta=beta, prediction=prediction)
+
+    monkeypatch.setattr(BootstrappingLoss, "forward", spy)
+    clf.fit(X.astype(np.float32), y_noisy)
+    # Two calls per mixed batch (one per partner), each with the unmixed rows' view.
+    assert seen and all(prediction is not None for _, prediction in seen)
+    logits, prediction = seen[-2]
+    assert torch.allclose(prediction.sum(dim=1), torch.ones(len(prediction)))
+    assert not torch.allclose(torch.softmax(logits, dim=1), prediction)
+    first, second = seen[-2][1], seen[-1][1]
+    # The partner call's view is the same rows in the mixup permutation's order.
+    assert sorted(map(tuple, first.numpy().round(5))) == \
+        sorted(map(tuple, second.numpy().round(5)))
+
+
+def test_prior_penalty_enters_bootstrapping_batches_only(noisy_data):
+    X, y_noisy, _, _ = noisy_data
+    params = dict(warmup_epochs=2, max_epochs=4, module__hidden_sizes=(16,), random_state=0)
+    plain = DynamicBootstrappingClassifier(**params).fit(X, y_noisy)
+    penalised = DynamicBootstrappingClassifier(prior_penalty=1.0, **params).fit(X, y_noisy)
+    # The warm-up is untouched (same losses), the bootstrapping epochs are not.
+    np.testing.assert_allclose(penalised.history[:2, "train_loss"],
+                               plain.history[:2, "train_loss"], rtol=1e-6)
+    assert not np.allclose(penalised.history[2:, "train_loss"],
+                           plain.history[2:, "train_loss"])
+    with pytest.raises(ValueError, match="prior_penalty"):
+        DynamicBootstrappingClassifier(prior_penalty=-1.0, **params).fit(X, y_noisy)
+
+
+def test_mixup_needs_a_criterion_taking_the_unmixed_prediction(noisy_data):
+    X, y_noisy, _, _ = noisy_data
+
+    class BetaOnly(torch.nn.Module):
+        def __init__(self, mode="hard", detach=True, reduction="none"):
+            super().__init__()
+
+        def forward(self, logits, target, beta=None):
+            return torch.nn.functional.cross_entropy(logits, target, reduction="none")
+
+    clf = DynamicBootstrappingClassifier(criterion=BetaOnly, mixup_alpha=1.0, max_epochs=1)
+    with pytest.raises(TypeError, match="unmixed rows' prediction"):
+        clf.fit(X, y_noisy)

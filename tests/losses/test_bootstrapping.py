@@ -78,3 +78,28 @@ def test_hard_bootstrap_gradient_ignores_detach():
     hard = _grad(BootstrappingLoss(mode="hard", detach=False))
     hard_detached = _grad(BootstrappingLoss(mode="hard", detach=True))
     np.testing.assert_allclose(hard, hard_detached)
+
+
+@pytest.mark.parametrize("mode", ["hard", "soft"])
+def test_prediction_of_another_view_replaces_the_softmax(mode):
+    logits = torch.tensor([[2.0, 0.0, -1.0], [0.0, 1.0, 0.5]], requires_grad=True)
+    target = torch.tensor([2, 0])
+    other = torch.tensor([[0.1, 0.2, 0.7], [0.6, 0.3, 0.1]])  # argmax 2 and 0
+    loss = BootstrappingLoss(mode=mode, beta=0.6, reduction="none")(
+        logits, target, prediction=other)
+    log_p = torch.log_softmax(logits.detach(), dim=1).numpy()
+    label = -log_p[[0, 1], [2, 0]]
+    if mode == "hard":
+        prediction_term = -log_p[[0, 1], [2, 0]]   # the other view's argmax
+    else:
+        prediction_term = -(other.numpy() * log_p).sum(axis=1)
+    np.testing.assert_allclose(loss.detach().numpy(), 0.6 * label + 0.4 * prediction_term,
+                               rtol=1e-6)
+    # The other view is a constant: the gradient is that of CE against the fixed mix.
+    loss.sum().backward()
+    mix = 0.6 * np.eye(3)[[2, 0]] + 0.4 * (np.eye(3)[[2, 0]] if mode == "hard"
+                                           else other.numpy())
+    np.testing.assert_allclose(logits.grad.numpy(), np.exp(log_p) - mix, rtol=1e-5,
+                               atol=1e-6)
+    with pytest.raises(ValueError, match="prediction must have"):
+        BootstrappingLoss(mode=mode)(logits, target, prediction=other[:, :2])

@@ -16,6 +16,7 @@ from sknoisy.losses import (
     DisturbLabelLoss,
     DistillationLoss,
     DMILoss,
+    ELRLoss,
     GCELoss,
     LabelSmoothingLoss,
     MAELoss,
@@ -35,6 +36,13 @@ def _call(criterion, logits, target, seed=0):
         return criterion(logits, target, teacher_logits=teacher)
     if isinstance(criterion, (PeerLoss, DisturbLabelLoss)):
         return criterion(logits, target, generator=torch.Generator().manual_seed(seed))
+    if isinstance(criterion, ELRLoss):
+        # Its running targets change with every training call: each call starts from a
+        # fresh copy, so repeated calls compare like with like.
+        criterion = copy.deepcopy(criterion)
+        if criterion.n_samples is None:
+            criterion.n_samples = len(target)
+        return criterion(logits, target, indices=torch.arange(len(target)))
     return criterion(logits, target)
 
 
@@ -52,6 +60,7 @@ PER_SAMPLE = {
     "peer": lambda r: PeerLoss(alpha=0.5, reduction=r),
     "disturb": lambda r: DisturbLabelLoss(alpha=0.5, reduction=r),
     "distillation": lambda r: DistillationLoss(reduction=r),
+    "elr": lambda r: ELRLoss(beta=0.5, lam=2.0, n_samples=4, reduction=r),
 }
 ALL = {**PER_SAMPLE, "dmi": lambda r: DMILoss()}
 
@@ -63,7 +72,8 @@ TARGET = torch.tensor([2, 1, 0, 2])
 def test_all_lists_every_public_loss():
     public = {name for name, obj in vars(losses).items()
               if inspect.isclass(obj) and issubclass(obj, torch.nn.Module)}
-    assert set(losses.__all__) == public
+    # Besides the criteria, one batch-level function (the class-prior penalty).
+    assert set(losses.__all__) == public | {"prior_penalty"}
     # Every public criterion is in the tables below, so every shared test runs on it.
     assert {type(make("none")).__name__ for make in ALL.values()} == public
 
@@ -218,6 +228,9 @@ def test_reduce_loss_rejects_unknown_reduction():
     (DistillationLoss, {"alpha": 1.1}, "alpha"),
     (DistillationLoss, {"temperature": 0.0}, "temperature"),
     (DistillationLoss, {"temperature": -2.0}, "temperature"),
+    (ELRLoss, {"beta": 1.0}, "beta"),
+    (ELRLoss, {"lam": -1.0}, "lam"),
+    (ELRLoss, {"n_samples": 0}, "n_samples"),
 ])
 def test_invalid_parameter_raises_naming_it(cls, kwargs, param):
     value = kwargs[param]
