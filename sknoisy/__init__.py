@@ -4,6 +4,7 @@ from ._core._base import NoisyNetClassifier
 from .classifiers import (
     CoTeachingClassifier,
     DistilledStudentClassifier,
+    DivideMixClassifier,
     DynamicBootstrappingClassifier,
     MutualLearningClassifier,
     PeerLossClassifier,
@@ -25,6 +26,7 @@ __all__ = [
     "CoTeachingClassifier",
     "ConfidentLearningDetector",
     "DistilledStudentClassifier",
+    "DivideMixClassifier",
     "DynamicBootstrappingClassifier",
     "MutualLearningClassifier",
     "NoisyNetClassifier",

@@ -207,6 +207,24 @@ def _rate_of(attribute: str):
     return readout
 
 
+def _dividemix(c: MethodContext):
+    # The default warm-up (5 epochs), shortened for budgets under 15 epochs so that
+    # some DivideMix epochs follow it.
+    return c.net(resolve("sknoisy.classifiers:DivideMixClassifier"),
+                 warmup_epochs=max(1, min(5, c.epochs // 3)))
+
+
+def _split_readout(estimator, X_test=None, y_test=None) -> dict:
+    """DivideMix's last split as a detection: rows neither network's split labeled."""
+    labeled = estimator.labeled_masks_
+    row = {"labeled_fraction": float(labeled.mean())}
+    # With early stopping the split covers the training part only, not every row of X.
+    if getattr(estimator, "best_epoch_", None) is None:
+        row.update(scores=1.0 - estimator.clean_proba_.mean(axis=0),
+                   mask=~labeled.any(axis=0))
+    return row
+
+
 def _default(name: str, **params):
     """A sknoisy estimator with its own defaults (only the run's seed, budget, device).
 
@@ -273,6 +291,9 @@ _ENTRIES = {
                     "nominal noise rate"),
     "mutual_learning": Method(_default("sknoisy.classifiers:MutualLearningClassifier"),
                               "deep mutual learning, 2 networks, mean prediction"),
+    "dividemix": Method(_dividemix, "DivideMix with its defaults (5 warm-up epochs, fewer "
+                        "under 15 epochs); flagged = unlabeled by both splits",
+                        readout=_split_readout),
     "coteaching_auto": Method(_coteaching("standard", forget_rate="auto"),
                               "Co-teaching with forget_rate='auto'",
                               readout=_rate_of("forget_rate_"), default=False),
@@ -287,6 +308,8 @@ _ENTRIES = {
                             default=False),
     "default_mutual": Method(_default("sknoisy.classifiers:MutualLearningClassifier"),
                              "MutualLearningClassifier() with its defaults", default=False),
+    "default_dividemix": Method(_default("sknoisy.classifiers:DivideMixClassifier"),
+                                "DivideMixClassifier() with its defaults", default=False),
     "default_peer": Method(_default("sknoisy.classifiers:PeerLossClassifier"),
                            "PeerLossClassifier() (alpha=1 after 5 warm-up epochs, ramped "
                            "over 5)", default=False),

@@ -6,6 +6,7 @@ from sknoisy import NoisyNetClassifier
 from sknoisy.classifiers import (
     CoTeachingClassifier,
     DistilledStudentClassifier,
+    DivideMixClassifier,
     DynamicBootstrappingClassifier,
     MutualLearningClassifier,
     PeerLossClassifier,
@@ -48,6 +49,7 @@ CLASSIFIERS = [
     # JoCoR has its own training step (one joint loss for both networks).
     CoTeachingClassifier(variant="jocor", forget_rate=0.2, num_gradual=3, **FAST_NET),
     MutualLearningClassifier(**FAST_NET),
+    DivideMixClassifier(warmup_epochs=3, rampup_epochs=2, **FAST_NET),
 ]
 
 DETECTORS = [_fast_detector(name) for name in detector_names()]
@@ -66,6 +68,11 @@ INVALID_PARAMS = {
     "CoTeachingClassifier": [("forget_rate", 1.0), ("forget_rate", "most"), ("num_gradual", 0),
                              ("exponent", -1.0), ("variant", "double"), ("co_lambda", 1.5),
                              ("co_lambda", "high")],
+    "DivideMixClassifier": [("warmup_epochs", 0), ("p_threshold", 1.0), ("temperature", 0.0),
+                            ("mixmatch_alpha", -1.0), ("lambda_u", "high"),
+                            ("mixture", "poisson"), ("n_views", 0), ("augmentation", "crop"),
+                            ("max_labeled_fraction", 1.5), ("min_labeled_fraction", -0.1),
+                            ("predict_with", "vote")],
     "MutualLearningClassifier": [("n_networks", 1), ("n_networks", "two"),
                                  ("predict_with", "vote")],
     "O2UNoiseDetector": [("noise_rate", 1.5), ("noise_rate", "many"), ("cycle_length", 0),

@@ -7,6 +7,7 @@ import pytest
 import torch
 from scipy import stats
 from sklearn.datasets import load_digits, make_classification
+from sklearn.base import clone
 from sklearn.model_selection import GridSearchCV
 
 from sknoisy import NoisyNetClassifier
@@ -223,7 +224,9 @@ def test_mixup_grid_search(data):
     X, y = data
     search = GridSearchCV(NoisyNetClassifier(**FAST), {"mixup_alpha": [0.0, 0.4]}, cv=2)
     search.fit(X, y)
-    assert search.best_params_["mixup_alpha"] in (0.0, 0.4)
+    # The searched value reaches training: the two candidates fit different models.
+    off, on = (clone(search.estimator).set_params(mixup_alpha=a).fit(X, y) for a in (0.0, 0.4))
+    assert not np.allclose(off.predict_proba(X), on.predict_proba(X))
     assert list(search.cv_results_["param_mixup_alpha"]) == [0.0, 0.4]
     assert search.best_estimator_.mixup_alpha == search.best_params_["mixup_alpha"]
 
