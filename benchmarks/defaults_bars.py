@@ -55,8 +55,14 @@ def combine(frames: list[pd.DataFrame]) -> pd.DataFrame:
     return combined
 
 
+def _by_size(frame: pd.DataFrame) -> pd.DataFrame:
+    # One data set at two sizes (flat 3,000 rows, 1,000 images) is two settings.
+    return frame.assign(dataset=frame["dataset"] + " (" + frame["n_train"].astype(str)
+                        + " rows)")
+
+
 def main() -> None:
-    frame = combine([pd.read_csv(path) for path in sys.argv[1:]])
+    frame = combine([_by_size(pd.read_csv(path)) for path in sys.argv[1:]])
     found = misses(frame)
     cells = frame.groupby(["dataset", "noise_type", "noise_rate"]).ngroups
     print(f"{len(found)} misses in {cells} settings")
