@@ -19,6 +19,8 @@ from sknoisy.classifiers._dividemix import (
 )
 from sknoisy.noise import make_label_noise
 
+from ._shared import noisy_digits
+
 FAST = dict(max_epochs=6, warmup_epochs=2, rampup_epochs=2, lr=1e-2, batch_size=32,
             module__hidden_sizes=(16,), early_stopping=False, random_state=0)
 
@@ -309,12 +311,7 @@ def test_invalid_combinations_are_clear_errors(data):
 def test_dividemix_beats_cross_entropy_on_noisy_digits(seed):
     # 40% symmetric noise, 25 epochs: cross entropy memorises the noise (about 0.7 clean
     # test accuracy), DivideMix stays near clean accuracy (0.96-0.97 on seeds 0-1).
-    X, y = load_digits(return_X_y=True)
-    X_train, X_test, y_train, y_test = train_test_split(
-        X.astype(np.float32), y, test_size=0.3, random_state=seed, stratify=y)
-    y_noisy, _ = make_label_noise(y_train, "symmetric", 0.4, random_state=seed)
-    params = dict(max_epochs=25, lr=1e-2, batch_size=64, module__hidden_sizes=(32,),
-                  early_stopping=False, random_state=seed)
+    X_train, X_test, y_noisy, y_test, params = noisy_digits(seed)
     ce = NoisyNetClassifier(**params).fit(X_train, y_noisy).score(X_test, y_test)
     dividemix = DivideMixClassifier(warmup_epochs=8, rampup_epochs=5, **params).fit(
         X_train, y_noisy).score(X_test, y_test)

@@ -5,8 +5,7 @@ import pickle
 import numpy as np
 import pytest
 import torch
-from sklearn.datasets import load_digits, make_classification
-from sklearn.model_selection import GridSearchCV, train_test_split
+from sklearn.model_selection import GridSearchCV
 
 from sknoisy import NoisyNetClassifier
 from sknoisy._core._data import IndexedBatch
@@ -15,19 +14,14 @@ from sknoisy.classifiers import CoTeachingClassifier
 from sknoisy.classifiers._coteaching import jocor_loss
 from sknoisy.noise import make_label_noise
 
+from ._shared import noisy_digits, softmax, three_classes
+
 FAST = dict(max_epochs=2, batch_size=32, module__hidden_sizes=(16,), random_state=0)
 
 
 @pytest.fixture(scope="module")
 def data():
-    X, y = make_classification(n_samples=160, n_features=8, n_informative=5,
-                               n_classes=3, random_state=0)
-    return X.astype(np.float32), y
-
-
-def _softmax(z):
-    e = np.exp(z - z.max(axis=1, keepdims=True))
-    return e / e.sum(axis=1, keepdims=True)
+    return three_classes()
 
 
 def _kl(p, q):
@@ -36,7 +30,7 @@ def _kl(p, q):
 
 def _joint_numpy(z1, z2, y, lam):
     """The joint loss written out with numpy, independently of the library."""
-    p1, p2 = _softmax(z1), _softmax(z2)
+    p1, p2 = softmax(z1), softmax(z2)
     rows = np.arange(len(y))
     ce = -np.log(p1[rows, y]) - np.log(p2[rows, y])
     return (1 - lam) * ce + lam * (_kl(p1, p2) + _kl(p2, p1))
@@ -210,12 +204,7 @@ def test_jocor_string_labels_and_mean_prediction(data):
 def test_jocor_beats_cross_entropy_on_noisy_digits(seed):
     # 40% symmetric noise; 25 epochs is long enough for cross entropy to memorise it
     # (about 0.69-0.78 clean test accuracy, JoCoR 0.84-0.89 over seeds 0-2).
-    X, y = load_digits(return_X_y=True)
-    X_train, X_test, y_train, y_test = train_test_split(
-        X.astype(np.float32), y, test_size=0.3, random_state=seed, stratify=y)
-    y_noisy, _ = make_label_noise(y_train, "symmetric", 0.4, random_state=seed)
-    params = dict(max_epochs=25, lr=1e-2, batch_size=64, module__hidden_sizes=(32,),
-                  early_stopping=False, random_state=seed)
+    X_train, X_test, y_noisy, y_test, params = noisy_digits(seed)
     ce = NoisyNetClassifier(**params).fit(X_train, y_noisy).score(X_test, y_test)
     jocor = CoTeachingClassifier(variant="jocor", forget_rate=0.4, **params).fit(
         X_train, y_noisy).score(X_test, y_test)

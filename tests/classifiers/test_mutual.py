@@ -5,33 +5,26 @@ import pickle
 import numpy as np
 import pytest
 import torch
-from sklearn.datasets import load_digits, make_classification
-from sklearn.model_selection import GridSearchCV, train_test_split
+from sklearn.model_selection import GridSearchCV
 
 from sknoisy import MutualLearningClassifier, NoisyNetClassifier
 from sknoisy._core._data import IndexedBatch
 from sknoisy._core._state import FitState
 from sknoisy.classifiers._mutual import mimicry_losses
-from sknoisy.noise import make_label_noise
+
+from ._shared import noisy_digits, softmax, three_classes
 
 FAST = dict(max_epochs=2, batch_size=32, module__hidden_sizes=(16,), random_state=0)
 
 
 @pytest.fixture(scope="module")
 def data():
-    X, y = make_classification(n_samples=160, n_features=8, n_informative=5,
-                               n_classes=3, random_state=0)
-    return X.astype(np.float32), y
-
-
-def _softmax(z):
-    e = np.exp(z - z.max(axis=1, keepdims=True))
-    return e / e.sum(axis=1, keepdims=True)
+    return three_classes()
 
 
 def _mimicry_numpy(logits):
     """1/(K-1) * sum_{l != k} KL(p_l || p_k) per network, written out with numpy."""
-    p = [_softmax(z) for z in logits]
+    p = [softmax(z) for z in logits]
     K = len(p)
     return [sum((p[l] * np.log(p[l] / p[k])).sum(axis=1) for l in range(K) if l != k) / (K - 1)
             for k in range(K)]
@@ -192,12 +185,7 @@ def test_mixup_is_rejected(data):
 def test_mutual_learning_beats_cross_entropy_on_noisy_digits(seed):
     # 40% symmetric noise; after 25 epochs cross entropy has memorised much of it (about
     # 0.69-0.78 clean test accuracy over seeds 0-2) and mutual learning scores 0.78-0.84.
-    X, y = load_digits(return_X_y=True)
-    X_train, X_test, y_train, y_test = train_test_split(
-        X.astype(np.float32), y, test_size=0.3, random_state=seed, stratify=y)
-    y_noisy, _ = make_label_noise(y_train, "symmetric", 0.4, random_state=seed)
-    params = dict(max_epochs=25, lr=1e-2, batch_size=64, module__hidden_sizes=(32,),
-                  early_stopping=False, random_state=seed)
+    X_train, X_test, y_noisy, y_test, params = noisy_digits(seed)
     ce = NoisyNetClassifier(**params).fit(X_train, y_noisy).score(X_test, y_test)
     mutual = MutualLearningClassifier(**params).fit(X_train, y_noisy).score(X_test, y_test)
     assert mutual > ce + 0.03
