@@ -7,14 +7,15 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
-from sklearn.datasets import load_digits, make_classification
+from sklearn.datasets import make_classification
 from sklearn.model_selection import GridSearchCV
 
 from sknoisy import NoisyNetClassifier
 from sknoisy.classifiers import CoTeachingClassifier
 from sknoisy.losses import ELRLoss
 from sknoisy.modules import MLP
-from sknoisy.noise import make_label_noise
+
+from ..classifiers._shared import small_noisy_digits
 
 FAST = dict(max_epochs=3, batch_size=16, lr=1e-2, random_state=0,
             module=functools.partial(MLP, hidden_sizes=(8,)))
@@ -198,13 +199,7 @@ def test_elr_through_a_step_without_row_indices_is_a_clear_error(data):
 def test_elr_beats_last_epoch_cross_entropy_on_noisy_digits(seed):
     # 40% symmetric noise on 500 digits, 30 epochs: cross entropy memorises the wrong
     # labels (about 0.61-0.66 on clean test rows, seeds 0-3), ELR does not (0.89-0.92).
-    X, y = load_digits(return_X_y=True)
-    X = (X / 16).astype(np.float32)
-    order = np.random.RandomState(seed).permutation(len(X))
-    train, test = order[:500], order[500:]
-    y_noisy, _ = make_label_noise(y[train], "symmetric", 0.4, random_state=seed)
-    params = dict(max_epochs=30, lr=1e-2, batch_size=64, early_stopping=False,
-                  module=functools.partial(MLP, hidden_sizes=(32,)), random_state=seed)
-    ce = NoisyNetClassifier(**params).fit(X[train], y_noisy).score(X[test], y[test])
-    elr = NoisyNetClassifier(criterion=ELRLoss, **params).fit(X[train], y_noisy)
-    assert elr.score(X[test], y[test]) > ce + 0.1
+    X_train, y_noisy, X_test, y_test, params = small_noisy_digits(seed)
+    ce = NoisyNetClassifier(**params).fit(X_train, y_noisy).score(X_test, y_test)
+    elr = NoisyNetClassifier(criterion=ELRLoss, **params).fit(X_train, y_noisy)
+    assert elr.score(X_test, y_test) > ce + 0.1
