@@ -3,8 +3,9 @@
 Trains every available method on scikit-learn's digits with 40% of the training labels
 flipped to another class (symmetric noise), three seeds, a 100-epoch budget, and prints
 the clean-test accuracy of each next to cross-entropy on the clean and on the noisy
-labels. About 2.5 minutes of CPU time (one torch thread) on an otherwise idle machine. ``--dataset fashion_mnist`` runs on a
-10,000-image Fashion-MNIST subset instead (when its files are installed; slower).
+labels. About 8 minutes (one torch thread; measured while other jobs shared the
+machine). ``--dataset fashion_mnist`` runs on a 10,000-image Fashion-MNIST subset
+instead (when its files are installed; slower).
 
 Quick mode (``--quick`` or the environment variable ``SKNOISY_DEMO_QUICK=1``) runs a tiny
 configuration in seconds, for tests.
