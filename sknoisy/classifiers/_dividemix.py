@@ -15,6 +15,7 @@ from .._core._mixup import MixupDraw, draw_mixup
 from .._core._peers import MultiNetworkMixin
 from .._core._record import per_sample_cross_entropy
 from .._core._validation import Interval, StrOptions
+from ..losses import prior_penalty as class_prior_kl
 from ..mixture import fit_loss_mixture
 from ..noise import estimate_noise_rate
 
@@ -179,10 +180,7 @@ def mixmatch_loss(logits: torch.Tensor, targets: torch.Tensor, labeled: torch.Te
     in_u = 1.0 - in_x
     loss_x = (soft_ce * in_x).sum() / in_x.sum().clamp_min(1.0)
     loss_u = (squared * in_u).sum() / torch.maximum(in_u.sum(), in_x.sum()).clamp_min(1.0)
-    n_classes = logits.shape[1]
-    # KL(u || q) = sum_c (1/C) * (log(1/C) - log q_c), q the batch's mean prediction.
-    mean_log_p = torch.log(p.mean(dim=0).clamp_min(torch.finfo(p.dtype).tiny))
-    prior = (-math.log(n_classes) - mean_log_p).mean()
+    prior = class_prior_kl(logits)
     loss = loss_x + lambda_u * loss_u + prior_penalty * prior
     return loss, (loss_x, loss_u, prior)
 
