@@ -42,10 +42,12 @@ class PerSampleRecord(Callback):
         First recorded epoch, counted from 1 as ``len(net.history)``.
     stop_epoch : int or None, default=None
         Last recorded epoch; ``None`` records to the end.
-    proba : bool, default=False
+    proba : bool or 'mean', default=False
         Also keep each sample's class probabilities from its last recorded step: an
         ``(n_samples, n_classes)`` buffer. A step dict with a ``proba`` entry (the mean
         of Co-teaching's two networks) is used as is; otherwise ``softmax(y_pred)``.
+        ``'mean'`` also averages them over the recorded epochs (a second buffer of the
+        same size), for estimates that must not rest on one epoch's weights.
     trajectories : bool, default=False
         Also keep every recorded epoch's centred losses: ``(n_epochs, n_samples)``.
     eval_pass : bool, default=False
@@ -77,7 +79,10 @@ class PerSampleRecord(Callback):
     last_pred_ : ndarray of shape (n_samples,)
         Encoded class predicted for each sample in the last recorded epoch.
     last_proba_ : ndarray of shape (n_samples, n_classes)
-        Only with ``proba=True``.
+        Only with ``proba=True`` or ``'mean'``.
+    mean_proba_ : ndarray of shape (n_samples, n_classes)
+        Only with ``proba='mean'``: each sample's probabilities averaged over the
+        recorded epochs in which it was seen.
     loss_trajectories_ : ndarray of shape (n_epochs_recorded, n_samples)
         Only with ``trajectories=True``; NaN where a sample was not seen.
 
@@ -127,6 +132,9 @@ class PerSampleRecord(Callback):
             if isinstance(value, bool) or not isinstance(value, Integral) or value < 1:
                 raise ValueError(f"PerSampleRecord: {name} must be an integer >= 1 (epochs "
                                  f"count from 1); got {value!r}.")
+        if self.proba not in (True, False, "mean"):
+            raise ValueError(f"PerSampleRecord: proba must be True, False or 'mean'; got "
+                             f"{self.proba!r}.")
 
     def on_train_begin(self, net, X=None, y=None, **kwargs):
         n = len(X)
@@ -141,11 +149,13 @@ class PerSampleRecord(Callback):
         }
         if self.proba:
             self.buffers_["proba"] = torch.zeros((n, len(net.classes_)), device=device)
+        if self.proba == "mean":
+            self.buffers_["proba_sum"] = torch.zeros((n, len(net.classes_)), device=device)
         self.trajectory_rows_ = [] if self.trajectories else None
         self.targets_ = y
         self.n_recorded_ = 0
         for name in ("loss_mean_", "loss_var_", "last_loss_", "last_pred_", "last_proba_",
-                     "loss_trajectories_"):
+                     "mean_proba_", "loss_trajectories_"):
             vars(self).pop(name, None)
 
     def on_train_end(self, net, X=None, y=None, **kwargs):
@@ -159,6 +169,9 @@ class PerSampleRecord(Callback):
             self.last_pred_ = buffers["pred"].cpu().numpy()
             if self.proba:
                 self.last_proba_ = _host(buffers["proba"])
+            if self.proba == "mean":
+                self.mean_proba_ = _host(buffers["proba_sum"]
+                                         / buffers["count"].clamp(min=1)[:, None])
             if self.trajectory_rows_ is not None:
                 self.loss_trajectories_ = (np.stack(self.trajectory_rows_) if self.trajectory_rows_
                                            else np.empty((0, len(buffers["loss"]))))
@@ -240,6 +253,8 @@ class PerSampleRecord(Callback):
         buffers["mean"] += delta / count.clamp(min=1)
         buffers["m2"] += delta * (centred - buffers["mean"])
         buffers["count"] = count
+        if self.proba == "mean":
+            buffers["proba_sum"] += buffers["proba"] * seen.float()[:, None]
         self.n_recorded_ += 1
         if self.trajectory_rows_ is not None:
             row = torch.where(seen, centred, torch.full_like(centred, float("nan")))

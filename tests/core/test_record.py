@@ -41,6 +41,29 @@ def test_record_keeps_the_losses_and_probabilities_of_each_step(data):
     assert record.n_recorded_ == 1
 
 
+def test_record_mean_proba_averages_the_recorded_epochs(data):
+    X, y = data
+    # One single-epoch record per epoch beside one averaging over epochs 2-4.
+    singles = [(f"e{e}", PerSampleRecord(start_epoch=e, stop_epoch=e, proba=True))
+               for e in (2, 3, 4)]
+    net = NoisyNetClassifier(lr=1e-2, max_epochs=5, **NET, callbacks=[
+        ("record", PerSampleRecord(start_epoch=2, stop_epoch=4, proba="mean")), *singles])
+    records = dict(net.fit(X, y).callbacks_)
+    expected = np.mean([records[f"e{e}"].last_proba_ for e in (2, 3, 4)], axis=0)
+    np.testing.assert_allclose(records["record"].mean_proba_, expected, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(records["record"].last_proba_, records["e4"].last_proba_)
+    # Epoch 5 is outside the averaged range, so the mean is not the last epoch's values.
+    assert not np.allclose(records["record"].mean_proba_, records["e4"].last_proba_)
+
+
+def test_record_rejects_an_unknown_proba_mode(data):
+    X, y = data
+    net = NoisyNetClassifier(max_epochs=1, **NET,
+                             callbacks=[("record", PerSampleRecord(proba="last"))])
+    with pytest.raises(ValueError, match="proba must be True, False or 'mean'"):
+        net.fit(X, y)
+
+
 def test_record_statistics_match_the_trajectories(data):
     X, y = data
     rec = PerSampleRecord(start_epoch=2, stop_epoch=4, trajectories=True)
