@@ -148,6 +148,35 @@ def test_mixup_bootstraps_each_term_from_its_unmixed_row(noisy_data, monkeypatch
         sorted(map(tuple, second.numpy().round(5)))
 
 
+def test_mixup_partners_reuse_the_steps_evaluation_pass(noisy_data, monkeypatch):
+    # The partner term of a mixed step needs the same rows' evaluation-mode view in the
+    # permutation's order: one evaluation forward pass per step, and the same model as
+    # recomputing it.
+    X, y_noisy, _, _ = noisy_data
+    params = dict(warmup_epochs=2, max_epochs=4, mixup_alpha=1.0, batch_size=64,
+                  module__hidden_sizes=(16,), random_state=0)
+    views = []
+    original = DynamicBootstrappingClassifier._evaluation_view
+
+    def count(self, X, y_true):
+        views.append(len(X))
+        return original(self, X, y_true)
+
+    monkeypatch.setattr(DynamicBootstrappingClassifier, "_evaluation_view", count)
+    cached = DynamicBootstrappingClassifier(**params).fit(X.astype(np.float32), y_noisy)
+    n_steps = 2 * int(np.ceil(len(X) / 64))  # the two epochs after the warm-up
+    assert len(views) == n_steps
+    views.clear()
+    monkeypatch.setattr(DynamicBootstrappingClassifier, "_cached_partner_view",
+                        lambda self, indices: None)
+    recomputed = DynamicBootstrappingClassifier(**params).fit(X.astype(np.float32), y_noisy)
+    assert len(views) == 2 * n_steps
+    np.testing.assert_allclose(cached.history[:, "train_loss"],
+                               recomputed.history[:, "train_loss"], rtol=1e-5)
+    np.testing.assert_allclose(cached.predict_proba(X), recomputed.predict_proba(X),
+                               rtol=1e-4, atol=1e-6)
+
+
 def test_prior_penalty_enters_bootstrapping_batches_only(noisy_data):
     X, y_noisy, _, _ = noisy_data
     params = dict(warmup_epochs=2, max_epochs=4, module__hidden_sizes=(16,), random_state=0)
