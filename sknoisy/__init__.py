@@ -3,6 +3,7 @@
 from ._core._base import NoisyNetClassifier
 from .classifiers import (
     CoTeachingClassifier,
+    D2LClassifier,
     DistilledStudentClassifier,
     DivideMixClassifier,
     DynamicBootstrappingClassifier,
@@ -25,6 +26,7 @@ __all__ = [
     "BetaMixture1D",
     "CoTeachingClassifier",
     "ConfidentLearningDetector",
+    "D2LClassifier",
     "DistilledStudentClassifier",
     "DivideMixClassifier",
     "DynamicBootstrappingClassifier",

@@ -9,6 +9,7 @@ Classes are named by import path and imported only when an entry is used.
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from functools import partial
 
 import numpy as np
@@ -91,6 +92,22 @@ def _dmi(c: MethodContext, warmup: int = 5):
                  callbacks=[("lr_drop", drop)])
 
 
+def _dropmax(c: MethodContext):
+    # DropMax's head on the run's own network: the MLP, or the small CNN for images.
+    base = {"module__base": resolve("sknoisy.modules:ConvNet")} \
+        if c.input_kind == "image" else {}
+    return c.net(module=resolve("sknoisy.modules:DropMaxNet"),
+                 criterion=resolve("sknoisy.losses:DropMaxLoss"), **base)
+
+
+def _d2l(c: MethodContext):
+    # The reference's MNIST schedule (5 epochs before looking, a window of 5), shortened
+    # for budgets under 18 epochs so that a turning point stays possible.
+    warmup = min(5, max(1, c.epochs // 3 - 1))
+    return c.net(resolve("sknoisy.classifiers:D2LClassifier"), warmup_epochs=warmup,
+                 window=min(5, max(2, c.epochs // 3)))
+
+
 def _coteaching(variant: str, forget_rate=None):
     def build(c: MethodContext):
         extra = {"init_epoch": min(20, c.epochs // 3)} if variant == "plus" else {}
@@ -105,6 +122,52 @@ def _distilled(teacher=None, **params):
         student = resolve("sknoisy.classifiers:DistilledStudentClassifier")
         # An unfitted core net as teacher is fitted by the student on the same labels.
         return c.net(student, teacher=c.net() if teacher == "net" else teacher, **params)
+    return build
+
+
+class _ReferenceThenNet:
+    """A cross-entropy reference network, then the method's network (class-relation
+    smoothing, whose similarity matrix is read from the reference's predictions).
+
+    ``steps`` names both, so the benchmark's per-epoch record follows the last one.
+    """
+
+    def __init__(self, reference, net):
+        self.reference = reference
+        self.net = net
+
+    @property
+    def steps(self) -> list:
+        return [("reference", self.reference), ("net", self.net)]
+
+    def fit(self, X, y):
+        _fit_relation_smoothing(self, X, y, _no_stage)
+        return self
+
+    def predict(self, X):
+        return self.net.predict(X)
+
+
+@contextmanager
+def _no_stage(name: str):
+    yield
+
+
+def _fit_relation_smoothing(model, X, y, stage) -> None:
+    with stage("similarity"):
+        reference = model.reference.fit(X, y)
+        similarity = resolve("sknoisy.losses:class_similarity")(reference, X, y)
+    model.net.set_params(criterion__similarity=similarity).fit(X, y)
+
+
+def _relation_smoothing(epsilon: float):
+    def build(c: MethodContext):
+        # The reference trains as long as the detectors' networks: before it memorises
+        # the noise, so its mean predicted distributions reflect class confusions.
+        reference = c.net(max_epochs=c.warmup_epochs())
+        net = c.net(criterion=resolve("sknoisy.losses:ClassRelationSmoothingLoss"),
+                    criterion__epsilon=epsilon)
+        return _ReferenceThenNet(reference, net)
     return build
 
 
@@ -271,9 +334,23 @@ _ENTRIES = {
                               "label smoothing, epsilon=0.1 over all classes", default=False),
     "disturb_label": Method(_loss("DisturbLabelLoss", alpha=0.1), "DisturbLabel, alpha=0.1",
                             default=False),
+    "knowledge_refinery": Method(_loss("KnowledgeRefineryLoss", alpha=1.0),
+                                 "Knowledge Refinery: CE plus KL to a learned non-target "
+                                 "label (relation matrix from zero), alpha=1",
+                                 default=False),
+    "class_relation_smoothing": Method(
+        _relation_smoothing(0.1), "label smoothing, epsilon=0.1 spread by class "
+        "similarity (mean predicted probabilities of a CE net trained for the detector "
+        "warm-up epochs; its time included)", fit=_fit_relation_smoothing, default=False),
     "elr": Method(_loss("ELRLoss"), "early-learning regularisation (ELR), beta=0.7, "
                   "lambda=3 (the paper's CIFAR-10 values)"),
     "mixup": Method(lambda c: c.net(mixup_alpha=8.0), f"{_CE} with mixup, alpha=8"),
+    "dropmax": Method(_dropmax, "DropMax: softmax over randomly dropped non-target classes "
+                      "with learned retain probabilities (the paper's regularisers, weight 1; "
+                      "temperature 0.1)", default=False),
+    "d2l": Method(_d2l, "D2L: cross-entropy until the LID of the penultimate layer turns "
+                  "up, then alpha * y + (1 - alpha) * hard prediction (5 epochs before "
+                  "looking, window 5; fewer under 18 epochs)", default=False),
     "dyr_h": Method(lambda c: c.net(resolve(
         "sknoisy.classifiers:DynamicBootstrappingClassifier")),
         "DYR-H: dynamic hard bootstrapping (10 warm-up epochs)"),
@@ -347,6 +424,12 @@ _ENTRIES = {
                          readout=_teacher_accuracy, default=False),
     "distill_reg": Method(_distilled("reg"), "Tf-KD reg (hand-made teacher, confidence 0.9)",
                           default=False),
+    "distill_reg_cs": Method(_distilled("reg", category_structure=1.0),
+                             "Tf-KD reg plus the category-structure term (weight 1)",
+                             default=False),
+    "distill_self_cs": Method(_distilled("self", category_structure=1.0),
+                              "Tf-KD self (3-fold cross-fitted teacher) plus the "
+                              "category-structure term (weight 1)", default=False),
     "distill_2gen": Method(
         _distilled("self", teacher_cv=None, n_generations=2, student_noise=0.1,
                    module__dropout=0.3),

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -21,6 +22,12 @@ __all__ = ["build_parser", "encode_features", "main", "read_table"]
 
 _READERS = {".csv": "csv", ".tsv": "tsv", ".txt": "csv", ".parquet": "parquet",
             ".pq": "parquet"}
+
+# Files larger than this are streamed (--chunksize's default), in chunks of this many rows:
+# a table of a million rows and twenty numeric columns is about 160 MB as Parquet and
+# 400 MB as CSV, several times that as a pandas DataFrame.
+STREAM_ABOVE_BYTES = 100 * 2**20
+DEFAULT_CHUNK_ROWS = 100_000
 
 
 class InputError(Exception):
@@ -209,6 +216,36 @@ def _write(frame: pd.DataFrame, out: Path) -> None:
         frame.to_csv(out, index=False, sep="\t" if kind == "tsv" else ",")
 
 
+def _fit_detector(args, X, labels, path):
+    if args.threads:
+        import torch
+        torch.set_num_threads(args.threads)
+    detector = make_detector(args.method, random_state=args.random_state,
+                             **_epoch_params(args.method, args.epochs))
+    start = time.perf_counter()
+    try:
+        detector.fit(X, labels)
+    except ValueError as exc:
+        raise InputError(f"{path}: {exc}") from exc
+    return detector, time.perf_counter() - start
+
+
+def _print_summary(args, n_rows, n_features, detector, seconds, notes, ranked, out):
+    """The summary and the top suspects; ``ranked`` needs only the printed columns."""
+    n_flag = int(detector.is_noisy_.sum())
+    print(f"sknoisy detect: {n_rows} rows, {len(detector.classes_)} classes, "
+          f"{n_features} features, method {args.method} ({seconds:.1f} s).")
+    for note in notes:
+        print(f"Note: {note}.")
+    print(f"Estimated noise rate: {detector.noise_rate_:.3f}; {n_flag} rows flagged as "
+          "suspect.")
+    print(f"Top {min(args.top, n_rows)} suspects:")
+    columns = ["rank", "row_index", "given_label", "suggested_label", "noise_score"]
+    print(ranked[columns].head(args.top).to_string(index=False, float_format="%.3f"))
+    print(f"Wrote {n_rows} ranked rows to {out}." if out is not None else
+          "Pass --out suspects.csv to save every row ranked by noise score.")
+
+
 def _detect(args) -> int:
     path = Path(args.data)
     out = Path(args.out) if args.out else None
@@ -221,9 +258,15 @@ def _detect(args) -> int:
             raise InputError(f"--out {out} already exists; pass --force to replace it or "
                              "choose another name.")
     for option, value in (("--epochs", args.epochs), ("--top", args.top),
-                          ("--max-categories", args.max_categories)):
+                          ("--max-categories", args.max_categories),
+                          ("--chunksize", args.chunksize)):
         if value is not None and value < 1:
             raise InputError(f"{option} must be a positive int; got {value}.")
+    chunksize = args.chunksize
+    if chunksize is None and path.is_file() and path.stat().st_size > STREAM_ABOVE_BYTES:
+        chunksize = DEFAULT_CHUNK_ROWS
+    if chunksize is not None:
+        return _detect_streaming(args, path, out, chunksize)
     table = read_table(path)
     labels = _check_label(table, args.label_column, path)
     drop = list(args.drop_columns or [])
@@ -234,32 +277,60 @@ def _detect(args) -> int:
         raise InputError(f"--drop-columns includes the label column {args.label_column!r}.")
     X, notes = encode_features(table.drop(columns=[args.label_column, *drop]),
                                args.max_categories)
-    if args.threads:
-        import torch
-        torch.set_num_threads(args.threads)
-    detector = make_detector(args.method, random_state=args.random_state,
-                             **_epoch_params(args.method, args.epochs))
-    start = time.perf_counter()
-    try:
-        detector.fit(X, labels)
-    except ValueError as exc:
-        raise InputError(f"{path}: {exc}") from exc
+    detector, seconds = _fit_detector(args, X, labels, path)
     ranked = _ranked(table, args.label_column, labels, detector)
     if out is not None:
         _write(ranked, out)
-    n_flag = int(detector.is_noisy_.sum())
-    print(f"sknoisy detect: {len(table)} rows, {len(detector.classes_)} classes, "
-          f"{X.shape[1]} features, method {args.method} "
-          f"({time.perf_counter() - start:.1f} s).")
-    for note in notes:
-        print(f"Note: {note}.")
-    print(f"Estimated noise rate: {detector.noise_rate_:.3f}; {n_flag} rows flagged as "
-          "suspect.")
-    print(f"Top {min(args.top, len(ranked))} suspects:")
-    columns = ["rank", "row_index", "given_label", "suggested_label", "noise_score"]
-    print(ranked[columns].head(args.top).to_string(index=False, float_format="%.3f"))
-    print(f"Wrote {len(ranked)} ranked rows to {out}." if out is not None else
-          "Pass --out suspects.csv to save every row ranked by noise score.")
+    _print_summary(args, len(table), X.shape[1], detector, seconds, notes, ranked, out)
+    return 0
+
+
+def _read_error(path: Path, kind: str, exc: Exception) -> InputError:
+    detail = " ".join(str(exc).split())[:200]
+    return InputError(f"{path}: cannot read it as {kind} ({type(exc).__name__}: {detail}).")
+
+
+def _detect_streaming(args, path: Path, out, chunksize: int) -> int:
+    """``_detect`` for a table read in chunks; the features live in a memory map on disk.
+
+    Same checks, messages, encoding and output as the in-memory path; a column with
+    too many categories is reported without counting all its values.
+    """
+    from . import _table_stream as stream
+
+    if not path.is_file():
+        raise InputError(f"{path}: no such file.")
+    kind = _format(path)
+    drop = list(args.drop_columns or [])
+    with tempfile.TemporaryDirectory(prefix="sknoisy-detect-") as tmp:
+        tmp = Path(tmp)
+        try:
+            scan = stream.scan_table(path, kind, chunksize, args.label_column, set(drop),
+                                     args.max_categories)
+        except stream.StreamError as exc:
+            raise InputError(str(exc)) from exc
+        except Exception as exc:  # pandas/pyarrow raise many types for a bad file
+            raise _read_error(path, kind, exc) from exc
+        stream.check_scan(scan, path, args.label_column, drop, args.max_categories)
+        try:
+            filled = stream.medians(path, kind, chunksize, scan)
+            X = stream.encode_to_memmap(path, kind, chunksize, scan, filled,
+                                        tmp / "features.f32")
+        except Exception as exc:
+            raise _read_error(path, kind, exc) from exc
+        imputed = [c for c in scan.numeric() if scan.features[c].missing]
+        notes = [f"missing values in {imputed} replaced by the column median"] if imputed else []
+        notes.append(f"read in {scan.n_chunks} chunk(s) of up to {chunksize} rows; the "
+                     f"{X.nbytes / 2**20:.1f} MiB of features were memory-mapped from a "
+                     "temporary file, not held in memory")
+        detector, seconds = _fit_detector(args, X, scan.labels, path)
+        ranking = stream.ranking_columns(scan.labels, detector)
+        if out is not None:
+            stream.write_ranked(path, kind, chunksize, scan, ranking, args.label_column,
+                                out, _format(out), tmp)
+        top = ranking.iloc[np.argsort(ranking["rank"].to_numpy())[:args.top]]
+        _print_summary(args, scan.n_rows, X.shape[1], detector, seconds, notes, top, out)
+        del X
     return 0
 
 
@@ -309,6 +380,12 @@ def build_parser() -> argparse.ArgumentParser:
     detect.add_argument("--top", type=int, default=10, help="suspects printed (default: 10)")
     detect.add_argument("--threads", type=int, default=None,
                         help="torch.set_num_threads (default: torch's choice)")
+    detect.add_argument("--chunksize", type=int, default=None,
+                        help="read the file this many rows at a time and keep the features "
+                             "in a float32 memory map in a temporary directory ($TMPDIR), "
+                             "for tables larger than memory (default: stream files over "
+                             f"{STREAM_ABOVE_BYTES // 2**20} MB, {DEFAULT_CHUNK_ROWS} rows "
+                             "at a time)")
     bench = sub.add_parser(
         "benchmark", help="benchmark noisy-label methods against cross-entropy, from "
         "options or a configuration file", description=DESCRIPTION,

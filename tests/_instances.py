@@ -5,6 +5,7 @@ import functools
 from sknoisy import NoisyNetClassifier
 from sknoisy.classifiers import (
     CoTeachingClassifier,
+    D2LClassifier,
     DistilledStudentClassifier,
     DivideMixClassifier,
     DynamicBootstrappingClassifier,
@@ -12,8 +13,8 @@ from sknoisy.classifiers import (
     PeerLossClassifier,
 )
 from sknoisy._registry import detector_names, make_detector
-from sknoisy.losses import ELRLoss
-from sknoisy.modules import MLP
+from sknoisy.losses import DropMaxLoss, ELRLoss, KnowledgeRefineryLoss
+from sknoisy.modules import MLP, DropMaxNet
 
 # The hidden width goes in through ``module`` rather than ``module__hidden_sizes``: skorch
 # stores a ``module__*`` keyword as an attribute without a named __init__ argument, which
@@ -42,6 +43,8 @@ CLASSIFIERS = [
     # Mixup in the core, and a criterion with per-sample state (ELR's running targets).
     NoisyNetClassifier(mixup_alpha=0.4, **FAST_NET),
     NoisyNetClassifier(criterion=ELRLoss, **FAST_NET),
+    # A criterion with learnable parameters (Knowledge Refinery's relation matrix).
+    NoisyNetClassifier(criterion=KnowledgeRefineryLoss, **FAST_NET),
     DynamicBootstrappingClassifier(**{**FAST_NET, "warmup_epochs": 3}),
     DistilledStudentClassifier(teacher="reg", **FAST_NET),
     PeerLossClassifier(warmup_epochs=2, **FAST_NET),
@@ -50,6 +53,11 @@ CLASSIFIERS = [
     CoTeachingClassifier(variant="jocor", forget_rate=0.2, num_gradual=3, **FAST_NET),
     MutualLearningClassifier(**FAST_NET),
     DivideMixClassifier(warmup_epochs=3, rampup_epochs=2, **FAST_NET),
+    # A module with several outputs (DropMax's four) through the core's prediction path.
+    NoisyNetClassifier(**{**FAST_NET, "criterion": DropMaxLoss,
+                          "module": functools.partial(DropMaxNet, hidden_sizes=(16,))}),
+    # The LID is looked for from epoch 5 on, so the paced target can start within 10.
+    D2LClassifier(warmup_epochs=2, window=2, n_neighbors=5, **FAST_NET),
 ]
 
 DETECTORS = [_fast_detector(name) for name in detector_names()]
@@ -62,8 +70,11 @@ INVALID_PARAMS = {
                            ("warmup_epochs", -1), ("mixup_alpha", -0.5),
                            ("mixup_alpha", True)],
     "DynamicBootstrappingClassifier": [("warmup_epochs", -1), ("mode", "medium")],
+    "D2LClassifier": [("window", 1), ("n_neighbors", 1), ("mode", "medium"),
+                      ("lid_sample_size", 2), ("representation", 3)],
     "DistilledStudentClassifier": [("alpha", 1.5), ("alpha", "half"), ("temperature", -1.0),
-                                   ("teacher", "oracle"), ("n_generations", 0)],
+                                   ("teacher", "oracle"), ("n_generations", 0),
+                                   ("category_structure", -1.0)],
     "PeerLossClassifier": [("alpha", -1.0), ("alpha", "high"), ("alpha", [0.1, -1])],
     "CoTeachingClassifier": [("forget_rate", 1.0), ("forget_rate", "most"), ("num_gradual", 0),
                              ("exponent", -1.0), ("variant", "double"), ("co_lambda", 1.5),

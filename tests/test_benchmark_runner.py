@@ -423,3 +423,21 @@ def test_defaults_configuration_keeps_the_core_defaults():
         "max_epochs", "random_state", "device"}
     assert overridden <= set(net_params)
     assert all(net_params[name] == core[name] for name in net_params)
+
+
+def test_label_regularisation_entries_run_with_per_epoch_curves():
+    # Class-relation smoothing fits a reference net first (its own stage), and Tf-KD self
+    # clones its network, per-epoch callback included: the clone shares the clock.
+    from sknoisy.benchmark import fit_and_measure, load_benchmark_dataset
+
+    data = load_benchmark_dataset("wine")
+    ctx = MethodContext(n_classes=3, epochs=2, seed=0)
+    for name in ["knowledge_refinery", "class_relation_smoothing", "distill_reg_cs",
+                 "distill_self_cs"]:
+        row, curve, _, _ = fit_and_measure(name, ctx, data, data.y_train,
+                                           np.zeros(len(data.y_train), bool), per_epoch=True)
+        assert len(curve) == 2 and 0 <= row["accuracy"] <= 1, name
+        assert row["fit_time"] > 0, name
+    row, _, _, _ = fit_and_measure("class_relation_smoothing", ctx, data, data.y_train,
+                                   np.zeros(len(data.y_train), bool))
+    assert row["similarity_time"] > 0 and row["similarity_time"] < row["fit_time"]

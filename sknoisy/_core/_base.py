@@ -24,13 +24,19 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
 from ..modules import MLP, ConvNet
-from ._checks import check_labels, check_sample_weight, check_X, encode_labels
+from ._checks import (check_labels, check_partial_labels, check_sample_weight, check_X,
+                      encode_labels)
 from ._data import TensorBatchIterator, TensorDataset, take_rows
+from ._distributed import DataParallel, check_accelerator, data_parallel
 from ._early_stopping import EARLY_STOPPING_NAME, BestEpochStopping
+from ._lazy import LazyArrayDataset, is_lazy, mean_and_std
 from ._logging import BatchProgressBar, EpochLog
 from ._mixup import MixupDraw, draw_mixup
-from ._record import RECORD_NAME, PerSampleRecord, per_sample_cross_entropy
+from ._pickling import without_torch_schedulers
+from ._record import (RECORD_NAME, PerSampleRecord, per_sample_cross_entropy,
+                      prediction_logits)
 from ._state import FitState
+from ._unlabeled import fill_unlabeled
 from ._validation import Interval, Options, StrOptions, check_params
 
 __all__ = ["NoisyNetClassifier"]
@@ -38,7 +44,7 @@ __all__ = ["NoisyNetClassifier"]
 
 def _encoded_accuracy(net, X, y):
     """Validation accuracy on encoded labels; reuses skorch's cached forward pass."""
-    y_pred = to_numpy(net.forward(X)).argmax(axis=1)
+    y_pred = to_numpy(prediction_logits(net.forward(X))).argmax(axis=1)
     return float(np.mean(y_pred == to_numpy(y)))
 
 
@@ -93,7 +99,9 @@ class NoisyNetClassifier(NeuralNetClassifier):
         input and output sizes are inferred at fit. ``module__<name>`` parameters
         (``module__hidden_sizes=(64,)``) are passed to it. A user class whose
         constructor takes ``n_features``, ``n_classes`` or ``in_channels`` gets those
-        filled in unless given.
+        filled in unless given. A module may return a tuple (skorch's convention): the
+        criterion gets the whole tuple and predictions use its first element, the
+        ``(N, C)`` logits (:class:`sknoisy.modules.DropMaxNet` does this).
     criterion : torch.nn.Module class or instance, default=torch.nn.CrossEntropyLoss
         Loss on (logits, integer targets). It is built with ``reduction='none'`` when
         it accepts that argument, so the core sees one loss per sample.
@@ -125,7 +133,9 @@ class NoisyNetClassifier(NeuralNetClassifier):
         noisy labels is usually far better than the last one (see "Early stopping" in
         the user guide for the measurements). ``'auto'`` turns it on when ``fit``
         gets at least 1000 rows, so that 10% is enough to rank epochs. ``partial_fit``
-        never holds rows out.
+        never holds rows out. For the methods that learn from unlabeled rows, only
+        labeled rows are held out (and counted towards the 1000); unlabeled rows
+        always train.
     validation_fraction : float in (0, 1), default=0.1
         Share of the training rows held out when early stopping is on.
     n_iter_no_change : int, default=10
@@ -164,6 +174,20 @@ class NoisyNetClassifier(NeuralNetClassifier):
     random_state : int, RandomState instance or None, default=None
         Seeds weight initialisation, dropout and shuffling. The global torch RNG is
         left untouched. The same seed gives identical predictions on CPU.
+    accelerator : accelerate.Accelerator or None, default=None
+        Train data-parallel over the processes of a launch (``torchrun
+        --nproc_per_node 2 script.py`` on CPUs with ``Accelerator(cpu=True)``,
+        ``accelerate launch --multi_gpu script.py`` on GPUs); every process runs the
+        same ``fit`` on the same data. ``batch_size`` is the batch of all processes
+        together: each trains on its part, gradients are averaged after every step,
+        and per-sample state (the losses a
+        :class:`~sknoisy.callbacks.PerSampleRecord` keeps, a criterion's per-row
+        state) is merged across processes at the end of every epoch, so every
+        process ends with the same weights and fitted attributes. ``device`` must be
+        the accelerator's (``device=accelerator.device``); full precision only, no
+        gradient accumulation. Prediction needs no communication: call it on any
+        process. See "Scaling out" in the user guide. ``None`` trains in this
+        process alone.
     **kwargs
         Any other skorch parameter (``optimizer__weight_decay``, ``module__dropout``,
         ``iterator_train__shuffle``, ...).
@@ -267,6 +291,7 @@ class NoisyNetClassifier(NeuralNetClassifier):
         n_iter_no_change=10,
         mixup_alpha=0.0,
         standardize=True,
+        accelerator=None,
         iterator_train__shuffle=True,
         **kwargs,
     ):
@@ -355,6 +380,11 @@ class NoisyNetClassifier(NeuralNetClassifier):
         tags.non_deterministic = self.random_state is None
         return tags
 
+    def __getstate__(self):
+        # An LRScheduler callback's torch scheduler would pickle a second optimizer outside
+        # skorch's device mapping: a GPU-trained net would not load without a GPU.
+        return without_torch_schedulers(super().__getstate__())
+
     # -- components -----------------------------------------------------------------------
     def _inferred_module_kwargs(self, factory) -> dict:
         """Sizes the default modules (or a user class asking for them) need."""
@@ -402,6 +432,12 @@ class NoisyNetClassifier(NeuralNetClassifier):
             if "reduction" not in kwargs and _accepts(criterion, "reduction"):
                 kwargs["reduction"] = "none"
             criterion = criterion(**kwargs)
+        prepare = getattr(criterion, "prepare_classes", None)
+        if callable(prepare) and hasattr(self, "classes_inferred_"):
+            # A criterion with learnable per-class parameters (Knowledge Refinery's
+            # relation matrix) needs them now: skorch builds the optimizer right after,
+            # from get_all_learnable_params, which includes the criterion's parameters.
+            prepare(len(self.classes_))
         self.criterion_ = criterion
         return self
 
@@ -410,6 +446,11 @@ class NoisyNetClassifier(NeuralNetClassifier):
             return X
         # Every array on its way to the network passes here (fit, the held-out split,
         # predict_proba, skorch's forward), so this is the one place to standardise.
+        if is_lazy(X) and self.dataset is TensorDataset:
+            # A memory-mapped X is read, cast and standardised batch by batch.
+            return LazyArrayDataset(X, y, device=self.device,
+                                    mean=getattr(self, "input_mean_", None),
+                                    scale=getattr(self, "input_scale_", None))
         return self.dataset(self._standardized(X), y, device=self.device,
                             **self.get_params_for("dataset"))
 
@@ -417,8 +458,8 @@ class NoisyNetClassifier(NeuralNetClassifier):
         if not self.standardize or X.ndim != 2:
             self.input_mean_ = self.input_scale_ = None
             return
-        mean = X.mean(axis=0, dtype=np.float64)
-        scale = X.std(axis=0, dtype=np.float64)
+        # Chunk by chunk (a memory-mapped X is never copied), bitwise numpy's values.
+        mean, scale = mean_and_std(X)
         # A (near-)constant feature would be blown up by its tiny spread: centre it only.
         constant = scale <= 10 * np.finfo(np.float32).eps * np.maximum(np.abs(mean), 1.0)
         scale[constant] = 1.0
@@ -443,10 +484,20 @@ class NoisyNetClassifier(NeuralNetClassifier):
         kwargs.setdefault("batch_size", self.batch_size)
         if kwargs["batch_size"] == -1:
             kwargs["batch_size"] = len(dataset)
-        if isinstance(iterator, type) and issubclass(iterator, TensorBatchIterator):
+        tensor_path = isinstance(iterator, type) and issubclass(iterator, TensorBatchIterator)
+        if tensor_path:
             state = getattr(self, "_fit_state", None)
             kwargs.setdefault("generator", None if state is None else state.generator)
-        return iterator(dataset, **kwargs)
+        parallel = data_parallel(self) if training else None
+        if parallel is None:
+            return iterator(dataset, **kwargs)
+        if not tensor_path:
+            raise ValueError(
+                f"{type(self).__name__}: data-parallel training (accelerator=...) cuts "
+                f"sknoisy's batches between the processes; iterator_train={iterator!r} is "
+                "not sknoisy's TensorBatchIterator. Keep the default iterator_train.")
+        # Every process iterates the same batches; each trains on its own part.
+        return parallel.shard(iterator(dataset, **kwargs), len(dataset))
 
     def _get_predict_nonlinearity(self):
         if self.predict_nonlinearity == "auto":
@@ -585,7 +636,24 @@ class NoisyNetClassifier(NeuralNetClassifier):
                           generator=None if state is None else state.generator,
                           device=Xi.device)
 
+    def train_step(self, batch, **fit_params):
+        step = super().train_step(batch, **fit_params)
+        parallel = data_parallel(self)
+        if parallel is not None:
+            # The history's train_loss is that of the whole batch, on every process.
+            step["loss"] = parallel.mean(step["loss"])
+        return step
+
     def on_grad_computed(self, net, named_parameters, batch=None, training=False, **kwargs):
+        parallel = data_parallel(self) if training else None
+        if parallel is not None:
+            # Before the optimizer steps (and before any callback clips them): the
+            # gradients of the whole batch, identical on every process, and the
+            # networks' running statistics (batch norm) averaged alike.
+            parallel.average_gradients(
+                (p for _, p in self.get_all_learnable_params()),
+                [b for name in self._modules if hasattr(self, name + "_")
+                 for b in getattr(self, name + "_").buffers()])
         super().on_grad_computed(net, named_parameters, batch=batch, training=training,
                                  **kwargs)
         state = getattr(self, "_fit_state", None)
@@ -609,6 +677,47 @@ class NoisyNetClassifier(NeuralNetClassifier):
             # this fit's rows; a warm start (history already there) keeps it.
             prepare(n_samples=len(X), n_classes=len(self.classes_), device=self.device,
                     keep=self.current_epoch() > 0)
+        parallel = data_parallel(self)
+        if parallel is not None and self.current_epoch() == 0:
+            # The seed is process 0's, so the weights already agree unless a module
+            # draws from another generator; as DDP does, start from process 0's.
+            parallel.broadcast_tensors(
+                [t for name in [*self._modules, *self._criteria] if hasattr(self, name + "_")
+                 for t in [*getattr(self, name + "_").parameters(),
+                           *getattr(self, name + "_").buffers()]
+                 if isinstance(getattr(self, name + "_"), torch.nn.Module)])
+
+    def on_epoch_end(self, net, dataset_train=None, dataset_valid=None, **kwargs):
+        super().on_epoch_end(net, dataset_train=dataset_train, dataset_valid=dataset_valid,
+                             **kwargs)
+        parallel = data_parallel(self)
+        if parallel is not None:
+            self._merge_criterion_rows(parallel)
+
+    def _merge_criterion_rows(self, parallel: DataParallel) -> None:
+        """Merge a criterion's per-row state (ELR's running targets) across processes.
+
+        A criterion with ``prepare_sample_state`` keeps buffers of one entry per
+        training row; each process updated the rows it trained on this epoch.
+        """
+        for name in self._criteria:
+            criterion = getattr(self, name + "_", None)
+            if not callable(getattr(criterion, "prepare_sample_state", None)):
+                continue
+            rows = [(key, buffer) for key, buffer in criterion.named_buffers()
+                    if buffer is not None and buffer.ndim >= 1
+                    and len(buffer) == parallel.n_rows]
+            if not rows:
+                continue
+            trained = parallel.trained_rows
+            if trained is None:
+                trained = torch.zeros(parallel.n_rows, dtype=torch.bool,
+                                      device=rows[0][1].device)
+            merged, _ = parallel.merge([buffer for _, buffer in rows],
+                                       trained.to(rows[0][1].device))
+            with torch.no_grad():
+                for (_, buffer), value in zip(rows, merged):
+                    buffer.copy_(value)
 
     def validation_step(self, batch, **fit_params):
         self._set_training(False)
@@ -623,6 +732,7 @@ class NoisyNetClassifier(NeuralNetClassifier):
     def _check_params(self) -> None:
         """Validate this estimator's parameters; subclasses extend it."""
         check_params(self)
+        check_accelerator(self)
         if isinstance(self.mixup_alpha, (bool, np.bool_)):
             raise TypeError(f"{type(self).__name__}: mixup_alpha is the Beta parameter of "
                             f"mixup, a number >= 0 (0.2 to 1 is usual), not the bool "
@@ -630,7 +740,15 @@ class NoisyNetClassifier(NeuralNetClassifier):
 
     def _validate_training_data(self, X, y, sample_weight, *, reset: bool, classes=None):
         X = check_X(self, X, reset=reset)
-        y = check_labels(self, y, n_samples=len(X))
+        labeled = None
+        if getattr(self, "_accepts_unlabeled_rows", False):
+            # Methods that learn from unlabeled rows (SemiSupervisedMixin): classes_ and
+            # the checks below see the labeled rows; the others are encoded UNLABELED.
+            y, labeled = check_partial_labels(self, y, n_samples=len(X),
+                                              unlabeled_label=getattr(self, "unlabeled_label",
+                                                                      None))
+        else:
+            y = check_labels(self, y, n_samples=len(X))
         if reset:
             label_set = classes if classes is not None else self.classes
             try:
@@ -645,6 +763,8 @@ class NoisyNetClassifier(NeuralNetClassifier):
             self.classes_inferred_ = labels
             self._fit_standardization(X)
         y_encoded = encode_labels(self, y, self.classes_)
+        if labeled is not None:
+            y_encoded = fill_unlabeled(y_encoded, labeled)
         weights = check_sample_weight(self, sample_weight, len(X))
         return X, y_encoded, weights
 
@@ -677,10 +797,19 @@ class NoisyNetClassifier(NeuralNetClassifier):
         ----------
         X : array-like of shape (n_samples, n_features) or image array
             Training inputs: numpy, pandas or lists; float64 is cast to float32 on a copy.
+            A ``numpy.memmap`` or a torch ``Dataset`` is read batch by batch, never
+            copied whole ("Data larger than memory" in the user guide).
         y : array-like of shape (n_samples,)
-            Labels of any hashable type.
+            Labels of any hashable type. A missing label (``None``, NaN or pandas
+            ``NA``) marks an unlabeled row for the methods that learn from them
+            (:class:`~sknoisy.classifiers.DivideMixClassifier`,
+            :class:`~sknoisy.classifiers.DistilledStudentClassifier`,
+            :class:`~sknoisy.classifiers.MutualLearningClassifier`, whose
+            ``unlabeled_label`` can add a value such as ``-1``) and is a ``ValueError``
+            naming the rows for every other estimator.
         sample_weight : array-like of shape (n_samples,), default=None
-            Per-sample weights, rescaled to mean 1.
+            Per-sample weights, rescaled to mean 1 (over all rows, unlabeled ones
+            included).
 
         Returns
         -------
@@ -726,14 +855,35 @@ class NoisyNetClassifier(NeuralNetClassifier):
         """
         X_valid, y_encoded, weights = self._validate_training_data(
             X, y, sample_weight, reset=reset, classes=classes)
-        state = FitState(X, y, sample_weight, weights=None, seed=self._training_seed(reset))
-        if hold_out and self.uses_early_stopping(len(X_valid)):
+        parallel = None
+        accelerator = getattr(self, "accelerator", None)
+        if accelerator is not None and int(accelerator.num_processes) > 1:
+            check_accelerator(self)
+            parallel = DataParallel(accelerator)
+        seed = self._training_seed(reset)
+        if parallel is not None:
+            # Process 0's seed everywhere: the same weights, shuffles and splits.
+            seed = parallel.broadcast(seed)
+        state = FitState(X, y, sample_weight, weights=None, seed=seed)
+        state.data_parallel = parallel
+        if self.train_split is not None and np.any(y_encoded < 0):
+            # skorch's split would put unlabeled rows into the validation set, whose
+            # loss and accuracy need labels.
+            raise ValueError(
+                f"{type(self).__name__}: train_split={self.train_split!r} cannot score "
+                "unlabeled rows; use train_split=None with early_stopping=True, which "
+                "holds out labeled rows only.")
+        # Early stopping scores labeled rows only (encoded labels < 0 are unlabeled rows).
+        if hold_out and self.uses_early_stopping(int(np.sum(y_encoded >= 0))):
             train, held = self._validation_split(y_encoded, state.child_seed(0, 1))
-            state.validation = (X_valid[held], y_encoded[held])
+            # Positions of the training rows among the rows given to fit, for methods
+            # whose fitted per-row attributes cover every row given.
+            state.train_rows, state.n_rows_given = train, len(X_valid)
+            state.validation = (take_rows(X_valid, held), y_encoded[held])
             state.X, state.y = take_rows(X, train), take_rows(y, train)
             if sample_weight is not None:
                 state.sample_weight = take_rows(sample_weight, train)
-            X_valid, y_encoded = X_valid[train], y_encoded[train]
+            X_valid, y_encoded = take_rows(X_valid, train), y_encoded[train]
             weights = None if weights is None else weights[train]
         if weights is not None:
             state.weights = torch.as_tensor(weights, device=self.device)
@@ -771,20 +921,23 @@ class NoisyNetClassifier(NeuralNetClassifier):
 
     def _validation_split(self, y_encoded: np.ndarray, seed: int):
         """Positions of the training and held-out rows, stratified when every class can be."""
-        positions = np.arange(len(y_encoded))
-        counts = np.bincount(y_encoded)
-        n_held = int(np.ceil(self.validation_fraction * len(y_encoded)))
-        if n_held < 1 or n_held >= len(y_encoded):
+        # Only labeled rows can be scored: unlabeled ones (code < 0) always train.
+        positions = np.flatnonzero(y_encoded >= 0)
+        unlabeled = np.flatnonzero(y_encoded < 0)
+        y_labeled = y_encoded[positions]
+        counts = np.bincount(y_labeled)
+        n_held = int(np.ceil(self.validation_fraction * len(y_labeled)))
+        if n_held < 1 or n_held >= len(y_labeled):
             raise ValueError(
                 f"{type(self).__name__}: validation_fraction={self.validation_fraction} of "
-                f"{len(y_encoded)} rows leaves no rows to hold out or to train on; use "
-                "more data, another validation_fraction or early_stopping=False.")
+                f"{len(y_labeled)} labeled rows leaves no rows to hold out or to train on; "
+                "use more data, another validation_fraction or early_stopping=False.")
         present = counts[counts > 0]
-        stratify = y_encoded if present.min() >= 2 and n_held >= len(present) \
-            and len(y_encoded) - n_held >= len(present) else None
+        stratify = y_labeled if present.min() >= 2 and n_held >= len(present) \
+            and len(y_labeled) - n_held >= len(present) else None
         train, held = train_test_split(positions, test_size=n_held, stratify=stratify,
                                        random_state=seed)
-        return np.sort(train), np.sort(held)
+        return np.sort(np.concatenate([train, unlabeled])), np.sort(held)
 
     def get_split_datasets(self, X, y=None, **fit_params):
         held = getattr(getattr(self, "_fit_state", None), "validation", None)
@@ -808,7 +961,8 @@ class NoisyNetClassifier(NeuralNetClassifier):
         check_is_fitted(self)
         X = check_X(self, X, reset=False)
         nonlin = self._get_predict_nonlinearity()
-        proba = to_numpy(nonlin(self.forward(X))).astype(np.float64)
+        # A module with several outputs predicts with the first (skorch's convention).
+        proba = to_numpy(nonlin(prediction_logits(self.forward(X)))).astype(np.float64)
         return proba / proba.sum(axis=1, keepdims=True)
 
     def predict(self, X):

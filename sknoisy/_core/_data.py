@@ -14,6 +14,8 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset, Subset
 
+from ._lazy import LazyArrayDataset, LazyRows, is_lazy
+
 __all__ = ["IndexedBatch", "TensorBatchIterator", "TensorDataset", "take_rows"]
 
 
@@ -40,6 +42,15 @@ class TensorDataset(Dataset):
     def __init__(self, X, y=None, device="cpu") -> None:
         self.X = torch.as_tensor(X, device=device)
         self.y = None if y is None else torch.as_tensor(y, dtype=torch.long, device=device)
+
+    @property
+    def index_device(self) -> torch.device:
+        # Batches are gathered on the device the tensors live on.
+        return self.X.device
+
+    def take(self, rows: torch.Tensor):
+        """The batch of rows ``rows``: inputs, targets and the positions themselves."""
+        return self.X[rows], (self.y[rows] if self.y is not None else None), rows
 
     def __len__(self) -> int:
         return len(self.X)
@@ -75,15 +86,16 @@ class IndexedBatch(tuple):
 
 
 def _base_and_rows(dataset):
-    """Return the underlying TensorDataset and the rows a (possibly nested) Subset selects."""
+    """Return the underlying dataset and the rows a (possibly nested) Subset selects."""
     rows = None
     while isinstance(dataset, Subset):
         sub = torch.as_tensor(np.asarray(dataset.indices), dtype=torch.long)
         rows = sub if rows is None else rows[sub]
         dataset = dataset.dataset
-    if not isinstance(dataset, TensorDataset):
+    if not isinstance(dataset, (TensorDataset, LazyArrayDataset)):
         raise TypeError(
-            "TensorBatchIterator needs a sknoisy TensorDataset (or a Subset of one); got "
+            "TensorBatchIterator needs a sknoisy TensorDataset or LazyArrayDataset (or a "
+            "Subset of one); got "
             f"{type(dataset).__name__}. Pass array-like X to fit/predict, or set "
             "iterator_train/iterator_valid to torch.utils.data.DataLoader for custom datasets."
         )
@@ -135,12 +147,10 @@ class TensorBatchIterator:
             rows = order if rows is None else rows[order]
         elif rows is None:
             rows = torch.arange(n)
-        rows = rows.to(base.X.device)
+        rows = rows.to(base.index_device)
         stop = n - n % size if self.drop_last else n
         for start in range(0, stop, size):
-            idx = rows[start:start + size]
-            yb = base.y[idx] if base.y is not None else None
-            yield IndexedBatch(base.X[idx], yb, idx)
+            yield IndexedBatch(*base.take(rows[start:start + size]))
 
 
 def take_rows(X, rows: np.ndarray):
@@ -153,7 +163,8 @@ def take_rows(X, rows: np.ndarray):
 
     Returns
     -------
-    The selected rows, same kind as X (lists become arrays).
+    The selected rows, same kind as X (lists become arrays). A memory-mapped X
+    gives a :class:`~sknoisy._core._lazy.LazyRows` view: nothing is read.
 
     Examples
     --------
@@ -162,4 +173,6 @@ def take_rows(X, rows: np.ndarray):
     """
     if hasattr(X, "iloc"):
         return X.iloc[rows]
+    if is_lazy(X):
+        return LazyRows(X, rows)
     return np.asarray(X)[rows]

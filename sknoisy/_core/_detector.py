@@ -14,15 +14,18 @@ import warnings
 from numbers import Real
 
 import numpy as np
-from imblearn.utils import check_target_type
+from imblearn.utils import check_sampling_strategy, check_target_type
 from sklearn.base import clone
+from sklearn.utils.multiclass import check_classification_targets
+from torch.utils.data import Subset
 
 from ..exceptions import MostRowsFlaggedWarning, VanishingClassWarning
 from ..pipeline import NoTransform
 from ._base import NoisyNetClassifier
 from ._checks import check_labels, check_X, encode_labels
 from ._record import RECORD_NAME, PerSampleRecord
-from ._validation import Interval, StrOptions
+from ._unlabeled import reject_missing_labels
+from ._validation import Interval, StrOptions, _fit_context
 
 __all__ = ["DETECTOR_CONSTRAINTS", "MAX_RATE_CONSTRAINT", "NoiseDetectorMixin"]
 
@@ -36,6 +39,7 @@ DETECTOR_CONSTRAINTS: dict = {
     "estimator": [NoisyNetClassifier, None],
     "action": [StrOptions({"drop", "relabel"})],
     "random_state": ["random_state"],
+    "accelerator": "no_validation",  # checked by the network it is given to
 }
 
 
@@ -124,12 +128,67 @@ class NoiseDetectorMixin:
         self : object
             The fitted detector, with ``noise_scores_``, ``is_noisy_`` and
             ``sample_indices_`` set.
+
+        Notes
+        -----
+        Unlike ``fit_resample``, ``fit`` builds no resampled data: for a memory-mapped X
+        no row is copied into memory (the rows are read batch by batch), and the kept
+        rows are ``X[det.sample_indices_]`` when wanted.
         """
-        self.fit_resample(X, y)
+        reject_missing_labels(self, y)
+        return self._fit_detector(X, y)
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def _fit_detector(self, X, y):
+        # fit_resample's checks and work, without indexing X for the kept rows.
+        check_classification_targets(y)
+        X, y, _ = self._check_X_y(X, y)
+        self.sampling_strategy_ = check_sampling_strategy(self.sampling_strategy, y,
+                                                          self._sampling_type)
+        self._detect(X, y)
         return self
+
+    def fit_resample(self, X, y, **params):
+        """Score every sample and return the cleaned training set.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features) or image array
+            Training inputs.
+        y : array-like of shape (n_samples,)
+            Labels of any hashable type; every row needs one (a missing label, ``None``,
+            NaN or pandas ``NA``, is a ``ValueError`` naming its rows).
+        **params : dict
+            Passed on to imbalanced-learn's ``fit_resample``.
+
+        Returns
+        -------
+        X_resampled : array-like
+            The kept (or relabeled) rows. With ``action='drop'`` they are a new
+            in-memory array, also for a memory-mapped X (imbalanced-learn's contract);
+            ``action='relabel'`` returns X itself. A torch Dataset gives a
+            ``torch.utils.data.Subset`` of the kept items (or the Dataset itself).
+        y_resampled : array-like
+            Their labels.
+        """
+        # imbalanced-learn checks the target type first, which would report a missing
+        # label as "Unknown label type" or a pandas NA error: name the rows instead.
+        reject_missing_labels(self, y)
+        return super().fit_resample(X, y, **params)
 
     # -- the work -------------------------------------------------------------------------------
     def _fit_resample(self, X, y):
+        y_resampled = self._detect(X, y)
+        if getattr(X, "reads_items", False):
+            # A torch Dataset stays one: the kept items as a Subset, none of them read.
+            kept = X.rows[self.sample_indices_]
+            return Subset(X.X, kept) if len(kept) < len(X.X) else X.X, y_resampled
+        if getattr(self, "action", "drop") == "relabel":
+            return X, y_resampled
+        return X[self.sample_indices_], y_resampled
+
+    def _detect(self, X, y):
+        """Score and flag the rows; set the fitted attributes; return the new labels."""
         self._check_params()
         try:
             classes = np.unique(y)
@@ -161,17 +220,20 @@ class NoiseDetectorMixin:
             self.is_noisy_ = flagged
             self.sample_indices_ = np.arange(len(X))
             self._report("relabeled", y_encoded)
-            return X, classes[codes].astype(y.dtype, copy=False)
+            return classes[codes].astype(y.dtype, copy=False)
 
         flagged = self._protect_classes(flagged, y_encoded, None)
         self.is_noisy_ = flagged
         self.sample_indices_ = np.flatnonzero(~flagged)
         self._report("dropped", y_encoded)
-        return X[self.sample_indices_], y[self.sample_indices_]
+        return y[self.sample_indices_]
 
     def _report(self, verb: str, y_encoded: np.ndarray) -> None:
         """At ``verbose >= 1`` print what was flagged; at ``>= 2`` also per class."""
         verbose = getattr(self, "verbose", 0)
+        accelerator = getattr(self, "accelerator", None)
+        if accelerator is not None and not getattr(accelerator, "is_main_process", True):
+            return  # data-parallel training: process 0 reports
         if not verbose:
             return
         n, k = len(self.is_noisy_), int(self.is_noisy_.sum())
@@ -191,7 +253,9 @@ class NoiseDetectorMixin:
         ``estimator=None`` stands for ``default`` (a :class:`NoisyNetClassifier` set up
         for the detector). The clone gets the detector's ``random_state`` when one is
         set, ``max_epochs``, and ``record`` (plus ``callbacks``) after the user's own
-        callbacks; the trained network is ``estimator_``. Returns the record.
+        callbacks; the trained network is ``estimator_``. A detector's ``accelerator``
+        goes to the clone with ``device=accelerator.device`` (data-parallel training).
+        Returns the record.
         """
         estimator = default if self.estimator is None else self.estimator
         if estimator.train_split is not None:
@@ -213,6 +277,9 @@ class NoiseDetectorMixin:
             params["early_stopping"] = False
         if self.random_state is not None:
             params["random_state"] = self.random_state
+        accelerator = getattr(self, "accelerator", None)
+        if accelerator is not None:
+            params.update(accelerator=accelerator, device=accelerator.device)
         self.estimator_ = network.set_params(**params).fit(X, y_encoded)
         return self._record()
 

@@ -13,6 +13,8 @@ import copy
 
 from skorch.callbacks import Callback
 
+from ._distributed import data_parallel
+
 __all__ = ["EARLY_STOPPING_NAME", "BestEpochStopping"]
 
 # Not "early_stopping": users add skorch's EarlyStopping under that name, and skorch refuses
@@ -66,6 +68,11 @@ class BestEpochStopping(Callback):
         if not self.active_ or self.monitor not in row:
             return
         score = row[self.monitor]
+        parallel = data_parallel(net)
+        if parallel is not None:
+            # Every process must stop at the same epoch (or the others wait for it
+            # forever): all follow process 0's score.
+            score = parallel.broadcast(score)
         if self.best_score_ is None or score > self.best_score_:
             self.best_score_, self.best_epoch_, self.misses_ = score, row["epoch"], 0
             self.snapshot_ = {name: copy.deepcopy(module.state_dict())

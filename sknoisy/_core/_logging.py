@@ -14,6 +14,8 @@ import sys
 import tqdm
 from skorch.callbacks import PrintLog, ProgressBar
 
+from ._distributed import data_parallel
+
 __all__ = ["EpochLog", "BatchProgressBar"]
 
 
@@ -70,6 +72,9 @@ class EpochLog(PrintLog):
         return super().format_row(row, key, color)
 
     def on_epoch_end(self, net, **kwargs):
+        parallel = data_parallel(net)
+        if parallel is not None and parallel.rank != 0:
+            return  # data-parallel training: one table, from process 0
         # Decided at every epoch: the output may be redirected between two fits.
         self.colour_ = self.sink is print and _is_terminal(sys.stdout)
         columns = self._sorted_keys(net.history[-1].keys())
@@ -103,7 +108,9 @@ class BatchProgressBar(ProgressBar):
     """
 
     def on_epoch_begin(self, net, dataset_train=None, dataset_valid=None, **kwargs):
-        if self._use_notebook() or _is_terminal(sys.stderr):
+        parallel = data_parallel(net)
+        main = parallel is None or parallel.rank == 0  # one bar in data-parallel training
+        if main and (self._use_notebook() or _is_terminal(sys.stderr)):
             super().on_epoch_begin(net, dataset_train=dataset_train,
                                    dataset_valid=dataset_valid, **kwargs)
             return

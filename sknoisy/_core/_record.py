@@ -22,15 +22,29 @@ import numpy as np
 import torch
 from skorch.callbacks import Callback
 
-__all__ = ["RECORD_NAME", "PerSampleRecord", "per_sample_cross_entropy"]
+from ._distributed import data_parallel
+
+__all__ = ["RECORD_NAME", "PerSampleRecord", "per_sample_cross_entropy", "prediction_logits"]
 
 # The callback name under which sknoisy's methods and detectors install their record.
 RECORD_NAME = "per_sample_record"
 
 
+def prediction_logits(output):
+    """The (N, C) logits a module's ``output`` predicts with.
+
+    skorch's convention for modules with several outputs: the first element of a
+    tuple is the prediction, the rest are for the criterion (DropMax's network returns
+    its expected-mask logits first, then the class, retain and auxiliary logits).
+    A plain tensor is returned unchanged.
+    """
+    return output[0] if isinstance(output, tuple) else output
+
+
 def per_sample_cross_entropy(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     """Cross-entropy of each sample's given label, shape (N,)."""
-    return torch.nn.functional.cross_entropy(logits, target, reduction="none")
+    return torch.nn.functional.cross_entropy(prediction_logits(logits), target,
+                                             reduction="none")
 
 
 class PerSampleRecord(Callback):
@@ -91,7 +105,11 @@ class PerSampleRecord(Callback):
     Memory is O(n_samples) on the training device (five buffers), plus
     O(n_samples x n_classes) with ``proba=True``; nothing is copied to the host
     before the end of fit. A sample not seen in a recorded epoch (``drop_last``)
-    keeps its statistics unchanged for that epoch.
+    keeps its statistics unchanged for that epoch. In data-parallel training (a net
+    with an ``accelerator``) each process records the rows it trained on, and at the
+    end of every recorded epoch one all-reduce merges the epoch's values (losses,
+    predictions, probabilities) of all rows into every process before they are
+    folded, so the statistics equal those of one process seeing every row.
 
     Examples
     --------
@@ -211,7 +229,7 @@ class PerSampleRecord(Callback):
         if not training or self.eval_pass or not self.recording(net):
             return
         indices = getattr(batch, "indices", None)
-        logits = step.get("y_pred")
+        logits = prediction_logits(step.get("y_pred"))
         if self.loss is not None and indices is not None:
             with torch.no_grad():
                 losses = self.loss(logits.detach(), batch[1])
@@ -242,6 +260,7 @@ class PerSampleRecord(Callback):
             return
         if self.eval_pass:
             self._evaluate(net, dataset_train)
+        self._merge_processes(net)
         buffers = self.buffers_
         seen = buffers["seen"]
         if not bool(seen.any()):
@@ -261,17 +280,34 @@ class PerSampleRecord(Callback):
             self.trajectory_rows_.append(row.cpu().numpy().astype(np.float64))
         seen.zero_()
 
+    def _merge_processes(self, net) -> None:
+        """In data-parallel training, put every process's rows into every process's buffers.
+
+        Each process recorded the rows it trained on; after this the epoch's values of
+        all rows are everywhere, so the statistics folded from them (and anything a
+        method computes from them) are the same on every process.
+        """
+        parallel = data_parallel(net)
+        if parallel is None:
+            return
+        names = [name for name in ("loss", "pred", "proba") if name in self.buffers_]
+        merged, seen = parallel.merge([self.buffers_[name] for name in names],
+                                      self.buffers_["seen"])
+        self.buffers_.update(zip(names, merged))
+        self.buffers_["seen"] = seen
+
     def _evaluate(self, net, dataset) -> None:
         """One eval-mode pass over the training rows, recording their losses."""
         net._set_training(False)
         with torch.no_grad():
             for batch in net.get_iterator(dataset, training=False):
                 Xi, yi = batch
-                logits = net.infer(Xi)
+                output = net.infer(Xi)
+                logits = prediction_logits(output)
                 if self.loss is not None:
                     losses = self.loss(logits, yi)
                 else:
-                    losses = net.get_per_sample_loss(logits, yi, X=Xi, training=False,
+                    losses = net.get_per_sample_loss(output, yi, X=Xi, training=False,
                                                      indices=batch.indices)
                 self._store(batch.indices, losses, logits, None)
 

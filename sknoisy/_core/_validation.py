@@ -17,6 +17,7 @@ from sklearn.utils._param_validation import (  # noqa: F401  (re-exported)
     StrOptions,
     validate_parameter_constraints,
 )
+from sklearn.base import _fit_context  # noqa: F401  (re-exported)
 from sklearn.utils.validation import _check_feature_names, check_array  # noqa: F401
 
 __all__ = [

@@ -18,19 +18,40 @@ from ._datasets import load_benchmark_dataset, noisy_labels
 __all__ = ["EpochEval", "FitJob", "fit_and_measure", "fit_in_fresh_process"]
 
 
+class _Clock:
+    """Evaluation time shared by an :class:`EpochEval` and its clones.
+
+    A method that clones its own network (a self-distillation teacher) clones the
+    callback with it; the clone evaluates its epochs too, and that time belongs to the
+    same fit. Deep copies (what ``clone`` makes of a parameter) return the clock itself.
+    """
+
+    def __init__(self):
+        self.seconds = 0.0
+        self.cpu_seconds = 0.0
+
+    def __deepcopy__(self, memo):
+        return self
+
+
 class EpochEval(Callback):
     """Record clean-test accuracy after every epoch (``test_acc``), timing itself.
 
     The time spent here is kept apart (``seconds``, ``cpu_seconds``) so that it is
-    taken out of the method's fit time.
+    taken out of the method's fit time, including the time of clones of this callback
+    (a network that the method clones from its own, such as a Tf-KD self teacher,
+    shares the clock).
 
     Parameters
     ----------
     X_test, y_test : arrays
         The clean test set.
+    clock : object or None, default=None
+        Where the time accumulates; ``None`` starts a new one. Clones share it.
 
     Examples
     --------
+    >>> from sklearn.base import clone
     >>> from sklearn.datasets import load_iris
     >>> from sknoisy import NoisyNetClassifier
     >>> from sknoisy.benchmark import EpochEval
@@ -39,20 +60,29 @@ class EpochEval(Callback):
     >>> net = NoisyNetClassifier(max_epochs=3, random_state=0, callbacks=[("eval", clock)])
     >>> len(net.fit(X, y).history[:, "test_acc"]), clock.seconds > 0
     (3, True)
+    >>> clone(clock).clock is clock.clock
+    True
     """
 
-    def __init__(self, X_test, y_test):
+    def __init__(self, X_test, y_test, clock=None):
         self.X_test = X_test
         self.y_test = y_test
-        self.seconds = 0.0
-        self.cpu_seconds = 0.0
+        self.clock = _Clock() if clock is None else clock
+
+    @property
+    def seconds(self) -> float:
+        return self.clock.seconds
+
+    @property
+    def cpu_seconds(self) -> float:
+        return self.clock.cpu_seconds
 
     def on_epoch_end(self, net, **kwargs):
         start, cpu_start = time.perf_counter(), time.process_time()
         accuracy = float(np.mean(np.asarray(net.predict(self.X_test)) == self.y_test))
         net.history.record("test_acc", accuracy)
-        self.seconds += time.perf_counter() - start
-        self.cpu_seconds += time.process_time() - cpu_start
+        self.clock.seconds += time.perf_counter() - start
+        self.clock.cpu_seconds += time.process_time() - cpu_start
 
 
 class _Stages:

@@ -2,6 +2,7 @@
 
 from ._bootstrapping import DynamicBootstrappingClassifier
 from ._coteaching import CoTeachingClassifier
+from ._d2l import D2LClassifier
 from ._distillation import DistilledStudentClassifier
 from ._dividemix import DivideMixClassifier
 from ._mutual import MutualLearningClassifier
@@ -9,6 +10,7 @@ from ._peer import PeerLossClassifier
 
 __all__ = [
     "CoTeachingClassifier",
+    "D2LClassifier",
     "DistilledStudentClassifier",
     "DivideMixClassifier",
     "DynamicBootstrappingClassifier",

@@ -9,6 +9,7 @@ import numpy as np
 import torch
 
 from .._core._base import NoisyNetClassifier
+from .._core._distributed import data_parallel
 from .._core._peers import MultiNetworkMixin, per_sample_kl
 from .._core._record import RECORD_NAME, PerSampleRecord
 from .._core._validation import Interval, StrOptions
@@ -213,6 +214,12 @@ class CoTeachingClassifier(MultiNetworkMixin, NoisyNetClassifier):
     Training costs about twice plain training: two forward and two backward passes
     per batch.
 
+    In data-parallel training (``accelerator``), each process ranks its part of the
+    batch, the rankings are gathered and the small-loss rule keeps ``R(T)`` of the
+    whole batch, as one process would; each process trains on its kept rows. The
+    ``kept_loss``, ``dropped_loss`` and ``disagreement`` of ``history_`` describe the
+    process's own part.
+
     References
     ----------
     .. [1] B. Han et al., "Co-teaching: Robust training of deep neural networks with
@@ -391,24 +398,22 @@ class CoTeachingClassifier(MultiNetworkMixin, NoisyNetClassifier):
         with torch.no_grad():
             # argmax of logits equals argmax of probabilities: no softmax needed here.
             disagree = logits1.argmax(dim=1) != logits2.argmax(dim=1)
-            candidates = self._candidates(disagree)
-            k = _n_keep(self.current_forget_rate(), len(candidates))
         if self.variant == "jocor":
             # One joint loss, one selection, one update of both networks.
             joint = jocor_loss(losses1, losses2, logits1, logits2, self.co_lambda)
             with torch.no_grad():
-                kept = _smallest(joint.detach(), candidates, k)
-            loss = self.reduce_loss(joint[kept], _rows(indices, kept))
+                (kept,), candidates, scale = self._select([joint.detach()], disagree)
+            loss = self._kept_loss(joint, kept, indices, scale)
             loss.backward()
             self._record_batch([(joint.detach(), kept)], candidates, disagree)
             loss, losses = loss.detach(), joint.detach()
         else:
             with torch.no_grad():
-                kept_by_1 = _smallest(losses1.detach(), candidates, k)
-                kept_by_2 = _smallest(losses2.detach(), candidates, k)
+                (kept_by_1, kept_by_2), candidates, scale = self._select(
+                    [losses1.detach(), losses2.detach()], disagree)
             # Cross update: each network learns from the samples its peer found clean.
-            loss1 = self.reduce_loss(losses1[kept_by_2], _rows(indices, kept_by_2))
-            loss2 = self.reduce_loss(losses2[kept_by_1], _rows(indices, kept_by_1))
+            loss1 = self._kept_loss(losses1, kept_by_2, indices, scale)
+            loss2 = self._kept_loss(losses2, kept_by_1, indices, scale)
             (loss1 + loss2).backward()
             self._record_batch([(losses1.detach(), kept_by_1), (losses2.detach(), kept_by_2)],
                                candidates, disagree)
@@ -418,6 +423,45 @@ class CoTeachingClassifier(MultiNetworkMixin, NoisyNetClassifier):
             proba = (torch.softmax(logits1.detach(), dim=1)
                      + torch.softmax(logits2.detach(), dim=1)) / 2
         return {"loss": loss, "y_pred": logits1, "losses": losses, "proba": proba}
+
+    def _select(self, rankings: list, disagree: torch.Tensor):
+        """The small-loss selection of each ranking of the batch.
+
+        Returns the batch positions each ranking keeps, the candidates and ``scale``:
+        ``None`` in one process. In data-parallel training the rankings of every
+        process's part are gathered, the selection is made on the whole batch exactly
+        as one process would make it, and each process keeps its own rows of it;
+        ``scale`` is then ``n_processes / k`` (``k``: rows kept from the whole batch),
+        so that the mean over processes of each one's kept-loss sum times ``scale`` is
+        the kept mean of the whole batch.
+        """
+        parallel = data_parallel(self)
+        if parallel is None:
+            candidates = self._candidates(disagree)
+            k = _n_keep(self.current_forget_rate(), len(candidates))
+            return [_smallest(r, candidates, k) for r in rankings], candidates, None
+        batch, own = parallel.gather_batch(
+            torch.stack([*rankings, disagree.to(rankings[0].dtype)], dim=1))
+        candidates = self._candidates(batch[:, -1] > 0)
+        k = _n_keep(self.current_forget_rate(), len(candidates))
+
+        def mine(positions):
+            mask = torch.zeros(len(batch), dtype=torch.bool, device=batch.device)
+            mask[positions] = True
+            return torch.nonzero(mask[own]).squeeze(1)
+
+        kept = [mine(_smallest(batch[:, j], candidates, k)) for j in range(len(rankings))]
+        return kept, mine(candidates), parallel.world / k
+
+    def _kept_loss(self, losses: torch.Tensor, kept: torch.Tensor, indices,
+                   scale: float | None) -> torch.Tensor:
+        """Weighted mean loss of the kept rows (see :meth:`_select` for ``scale``)."""
+        if scale is None:
+            return self.reduce_loss(losses[kept], _rows(indices, kept))
+        if len(kept) == 0:
+            # This process holds none of the kept rows: no gradient from it.
+            return losses.sum() * 0.0
+        return self.reduce_loss(losses[kept], _rows(indices, kept)) * (len(kept) * scale)
 
     def _record_batch(self, rankings, candidates, disagree):
         """Add a batch to the epoch's kept/dropped loss sums.

@@ -12,10 +12,11 @@ import torch.nn.functional as F
 from sklearn.base import clone
 
 from .._core._base import NoisyNetClassifier
-from .._core._data import IndexedBatch
+from .._core._data import IndexedBatch, take_rows
 from .._core._base import _accepts
+from .._core._unlabeled import UNLABELED, SemiSupervisedMixin
 from .._core._validation import Interval, StrOptions
-from ..losses import DistillationLoss
+from ..losses import CategoryStructureLoss, DistillationLoss
 from ._teachers import CrossFittedTeacher, _fit, align_proba, is_fitted, reg_distribution
 
 __all__ = ["DistilledStudentClassifier"]
@@ -33,7 +34,7 @@ def _takes_teacher_probs(criterion) -> bool:
     return any(p.name == "teacher_probs" or p.kind is p.VAR_KEYWORD for p in params)
 
 
-class DistilledStudentClassifier(NoisyNetClassifier):
+class DistilledStudentClassifier(SemiSupervisedMixin, NoisyNetClassifier):
     """Student network trained on a teacher's soft labels (knowledge distillation).
 
     Each training row ``i`` with label ``y_i`` and teacher probabilities ``p_i`` costs::
@@ -95,6 +96,17 @@ class DistilledStudentClassifier(NoisyNetClassifier):
         ``dropout`` argument (the default modules do), dropout 0.3 in every student;
         the first teacher and plain distillation (``n_generations=1``) get no noise.
         Without noise, generations are self-distillation, not a noisy student.
+    category_structure : float, default=0.0
+        Weight ``w >= 0`` of the category-structure term (Chen et al.): each training
+        batch adds ``w`` times :class:`sknoisy.losses.CategoryStructureLoss` (at
+        ``temperature``), which matches the intra-class relations (each row to its
+        class centroid) and inter-class relations (between class centroids) of the
+        student's softened outputs to the teacher's. 0 is plain distillation; ignored
+        when ``alpha=0`` (no teacher).
+    unlabeled_label : int, float, str or None, default=None
+        A label value that means "no label", for scikit-learn's semi-supervised
+        convention (``unlabeled_label=-1``). ``None``: only ``None``, NaN and pandas
+        ``NA`` mark a row as unlabeled, and ``-1`` is an ordinary class.
     criterion : torch.nn.Module class or instance, default=DistillationLoss
         Must accept a ``teacher_probs`` keyword; it is built with ``alpha``,
         ``temperature`` and ``reduction='none'``.
@@ -131,6 +143,20 @@ class DistilledStudentClassifier(NoisyNetClassifier):
     soft labels for the new rows with it. The teacher gets ``sample_weight`` when its
     ``fit`` accepts it.
 
+    **Unlabeled rows** (the noisy student's unlabeled data). A row whose label is
+    missing (``None``, NaN, pandas ``NA``, or ``unlabeled_label``) is labeled by the
+    teacher: its soft label is the teacher's probabilities, as for any row, and its
+    hard label, in the ``(1 - alpha)`` cross-entropy term, the teacher's most probable
+    class. A teacher the student fits (``'self'`` or an unfitted classifier) is fitted
+    on the labeled rows only; with ``teacher_cv`` the labeled rows get out-of-fold
+    soft labels and the unlabeled rows the mean of the fold models. With
+    ``n_generations > 1`` every generation's student trains on all rows and labels
+    them for the next. ``teacher='reg'`` and ``alpha=0`` have nothing to label
+    unlabeled rows with and raise a ``ValueError``. An unlabeled row's
+    ``sample_weight`` weighs its loss like any row's (a teacher the student fits
+    never sees it). ``classes_`` come from the labeled rows, early stopping holds out
+    labeled rows only, and ``score`` ignores unlabeled rows.
+
     References
     ----------
     .. [1] G. Hinton, O. Vinyals and J. Dean, "Distilling the Knowledge in a Neural
@@ -139,6 +165,8 @@ class DistilledStudentClassifier(NoisyNetClassifier):
        Distillation via Label Smoothing Regularization", CVPR 2020.
     .. [3] Q. Xie, M.-T. Luong, E. Hovy and Q. V. Le, "Self-training with Noisy Student
        Improves ImageNet Classification", CVPR 2020.
+    .. [4] Z. Chen, X. Zheng, H. Shen, Z. Zeng, Y. Zhou and R. Zhao, "Improving
+       Knowledge Distillation via Category Structure", ECCV 2020.
 
     Examples
     --------
@@ -162,6 +190,8 @@ class DistilledStudentClassifier(NoisyNetClassifier):
         "reg_confidence": [Interval(Real, 0.9, 1, closed="both")],
         "n_generations": [Interval(Integral, 1, None, closed="left")],
         "student_noise": [Interval(Real, 0, None, closed="left"), StrOptions({"auto"})],
+        "category_structure": [Interval(Real, 0, None, closed="left")],
+        "unlabeled_label": [None, Real, str],
     }
 
     def __init__(
@@ -175,6 +205,8 @@ class DistilledStudentClassifier(NoisyNetClassifier):
         reg_confidence=0.9,
         n_generations=1,
         student_noise="auto",
+        category_structure=0.0,
+        unlabeled_label=None,
         criterion=DistillationLoss,
         **kwargs,
     ):
@@ -186,6 +218,8 @@ class DistilledStudentClassifier(NoisyNetClassifier):
         self.reg_confidence = reg_confidence
         self.n_generations = n_generations
         self.student_noise = student_noise
+        self.category_structure = category_structure
+        self.unlabeled_label = unlabeled_label
 
     # -- parameters ---------------------------------------------------------------------
     def _check_params(self) -> None:
@@ -285,6 +319,7 @@ class DistilledStudentClassifier(NoisyNetClassifier):
                            owner=f"teacher {type(teacher).__name__}")
 
     def _first_teacher(self, X, y, weights, y_encoded, seed):
+        X_all = X
         teacher = self.teacher
         if isinstance(teacher, str) and teacher == "reg":
             return "reg", self._proba_of("reg", X, y_encoded)
@@ -296,12 +331,24 @@ class DistilledStudentClassifier(NoisyNetClassifier):
                                 f"{type(teacher).__name__} has no classes_, so its columns "
                                 "cannot be matched to labels.")
             return teacher, self._proba_of(teacher, X, y_encoded)
+        labeled = y_encoded != UNLABELED
+        rows = np.flatnonzero(labeled)
+        if not labeled.all():
+            # The teacher learns from the labeled rows only (as validated labels: the
+            # caller's y still holds the missing markers) and labels every row.
+            X, y = take_rows(X, rows), self.classes_[y_encoded[rows]]
+            weights = None if weights is None else np.asarray(weights)[rows]
         if self.teacher_cv is not None:
             fitted = CrossFittedTeacher(clone(teacher), cv=self.teacher_cv,
                                         random_state=seed).fit(X, y, weights)
-            return fitted, align_proba(fitted.oof_proba_, fitted.classes_, self.classes_)
+            proba = np.zeros((len(y_encoded), len(self.classes_)))
+            proba[rows] = align_proba(fitted.oof_proba_, fitted.classes_, self.classes_)
+            if not labeled.all():
+                unlabeled = np.flatnonzero(~labeled)
+                proba[unlabeled] = self._proba_of(fitted, take_rows(X_all, unlabeled), None)
+            return fitted, proba
         fitted = _fit(clone(teacher), X, y, weights)
-        return fitted, self._proba_of(fitted, X, y_encoded)
+        return fitted, self._proba_of(fitted, X_all, y_encoded)
 
     def _build_teachers(self, state, y_encoded) -> np.ndarray:
         """Fit every generation's teacher; return the final student's soft labels."""
@@ -329,6 +376,13 @@ class DistilledStudentClassifier(NoisyNetClassifier):
         return proba
 
     def _soft_labels(self, state, y_encoded) -> np.ndarray | None:
+        n_unlabeled = int(np.sum(y_encoded == UNLABELED))
+        name = type(self).__name__
+        if n_unlabeled and float(self.alpha) == 0.0:
+            raise ValueError(
+                f"{name}: alpha=0 trains on the given labels alone, so the {n_unlabeled} "
+                "unlabeled rows would be ignored; set alpha > 0 so that a teacher labels "
+                "them, or drop them.")
         if float(self.alpha) == 0.0:
             self.teachers_, self.teacher_ = [], None
             return None
@@ -336,6 +390,13 @@ class DistilledStudentClassifier(NoisyNetClassifier):
         if preset is not None:
             self.teachers_, self.teacher_ = [preset[0]], preset[0]
             return preset[1]
+        # A warm start labels the new rows with the teacher it kept.
+        teacher = self.teacher_ if getattr(self, "teachers_", None) else self.teacher
+        if n_unlabeled and isinstance(teacher, str) and teacher == "reg":
+            raise ValueError(
+                f"{name}: teacher='reg' builds its soft labels from the given labels, so "
+                f"it cannot label the {n_unlabeled} unlabeled rows; use teacher='self' or "
+                "a classifier, or drop those rows.")
         if not getattr(self, "teachers_", None):
             return self._build_teachers(state, y_encoded)
         return self._proba_of(self.teacher_, state.X, y_encoded)
@@ -360,6 +421,9 @@ class DistilledStudentClassifier(NoisyNetClassifier):
         if proba is not None:
             state.teacher_proba = torch.as_tensor(proba, dtype=torch.float32,
                                                   device=self.device)
+            if np.any(y == UNLABELED):
+                # An unlabeled row's hard label is the teacher's most probable class.
+                state.pseudo_labels = state.teacher_proba.argmax(dim=1)
         if self._input_noise() > 0 and X.ndim == 2:
             state.feature_scale = torch.as_tensor(
                 X.std(axis=0, dtype=np.float64) * self._input_noise(),
@@ -399,14 +463,29 @@ class DistilledStudentClassifier(NoisyNetClassifier):
     def get_per_sample_loss(self, y_pred, y_true, X=None, training=False, indices=None):
         """Per-sample distillation loss, with soft labels looked up by row index.
 
-        Without soft labels (``alpha=0``, or a loss computed outside fit) this is
-        plain cross entropy.
+        Without soft labels (``alpha=0``, or a loss computed outside fit) and outside
+        training (the held-out rows of early stopping, whose positions are not the
+        training rows' the soft labels are indexed by) this is plain cross entropy.
         """
-        soft = getattr(getattr(self, "_fit_state", None), "teacher_proba", None)
-        if soft is None or indices is None:
+        state = getattr(self, "_fit_state", None)
+        soft = getattr(state, "teacher_proba", None)
+        pseudo = getattr(state, "pseudo_labels", None)
+        if pseudo is not None and indices is not None and (
+                training or bool((y_true == UNLABELED).any())):
+            # Unlabeled rows (encoded -1) take the teacher's hard pseudo-label. Held-out
+            # rows are all labeled, and their positions are not training rows'.
+            y_true = torch.where(y_true == UNLABELED, pseudo[indices], y_true)
+        if soft is None or indices is None or not training:
             if training and soft is not None:
                 raise ValueError(
                     f"{type(self).__name__}: training batches carry no row indices, so soft "
                     "labels cannot be looked up; keep the default iterator_train.")
             return F.cross_entropy(y_pred, y_true, reduction="none")
-        return self.criterion_(y_pred, y_true, teacher_probs=soft[indices])
+        values = self.criterion_(y_pred, y_true, teacher_probs=soft[indices])
+        if training and float(self.category_structure) > 0:
+            # A batch-level term: added to every row's loss, it adds w * L_CS to the
+            # batch mean (and, with mixup, is mixed like the per-sample terms).
+            structure = CategoryStructureLoss(temperature=self.temperature)
+            values = values + float(self.category_structure) * structure(
+                y_pred, y_true, teacher_probs=soft[indices])
+        return values

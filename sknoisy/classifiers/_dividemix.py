@@ -14,6 +14,7 @@ from .._core._base import NoisyNetClassifier
 from .._core._mixup import MixupDraw, draw_mixup
 from .._core._peers import MultiNetworkMixin
 from .._core._record import per_sample_cross_entropy
+from .._core._unlabeled import SemiSupervisedMixin, labeled_targets
 from .._core._validation import Interval, StrOptions
 from ..losses import prior_penalty as class_prior_kl
 from ..mixture import fit_loss_mixture
@@ -242,7 +243,7 @@ def guard_split(clean_proba: np.ndarray, labels: np.ndarray, p_threshold: float,
     return labeled
 
 
-class DivideMixClassifier(MultiNetworkMixin, NoisyNetClassifier):
+class DivideMixClassifier(SemiSupervisedMixin, MultiNetworkMixin, NoisyNetClassifier):
     """DivideMix: each of two networks splits the data for the other; MixMatch on the split.
 
     Two networks of the same architecture, initialised differently, are trained
@@ -337,6 +338,10 @@ class DivideMixClassifier(MultiNetworkMixin, NoisyNetClassifier):
         the ones with the highest ``w``.
     predict_with : {'mean', 'first'}, default='mean'
         Average both networks' probabilities (the paper), or use the first.
+    unlabeled_label : int, float, str or None, default=None
+        A label value that means "no label", for scikit-learn's semi-supervised
+        convention (``unlabeled_label=-1``). ``None``: only ``None``, NaN and pandas
+        ``NA`` mark a row as unlabeled, and ``-1`` is an ordinary class.
     **kwargs
         Every parameter of :class:`sknoisy.NoisyNetClassifier` (``max_epochs``,
         ``lr``, ``batch_size``, ``device``, ``random_state``, ...). One optimizer holds
@@ -350,12 +355,13 @@ class DivideMixClassifier(MultiNetworkMixin, NoisyNetClassifier):
         The two networks.
     labeled_masks_ : ndarray of shape (2, n_samples), bool
         The last split each network made (row ``k``: network ``k``'s split, which
-        trained the other network); all True when training ended in the warm-up.
-        ``n_samples`` are the rows trained on (``n_samples_fit_``: all of X unless
-        early stopping held some out).
+        trained the other network), one column per row given to ``fit``, in order;
+        all True when training ended in the warm-up. Rows the split never saw are
+        False: rows without a label, and the rows early stopping held out (or a
+        ``train_split`` of the user's).
     clean_proba_ : ndarray of shape (2, n_samples)
         ``w`` of that split (before the guard); all 1 when training ended in the
-        warm-up.
+        warm-up. NaN for the rows the split never saw (unlabeled or held out).
     max_labeled_fraction_ : ndarray of shape (2,)
         The caps ``max_labeled_fraction='auto'`` set (absent otherwise, or when no
         split happened).
@@ -403,6 +409,16 @@ class DivideMixClassifier(MultiNetworkMixin, NoisyNetClassifier):
     asymmetric noise are not implemented. ``sample_weight`` weighs each mixed row by
     the mixture of its two rows' weights.
 
+    **Unlabeled rows.** A row whose label is missing (``None``, NaN, pandas ``NA``, or
+    ``unlabeled_label``) is in the unlabeled part of every split: it gets the
+    co-guessed target and enters MixMatch like any unlabeled row, weighted by its
+    ``sample_weight``. It takes no part in the warm-up's cross-entropy (averaged over
+    the labeled rows of each batch) and none in the mixtures, the caps or the class
+    floor of the split, which are all computed over the rows with a label (so is
+    ``labeled_fraction`` in ``history_``). ``classes_`` come from the labeled rows,
+    early stopping holds out labeled rows only, and ``score`` ignores unlabeled
+    rows.
+
     **Cost.** After the warm-up, per batch: ``2 * n_views`` forward passes without
     gradients, and each network's forward and backward pass over ``n_views`` times
     the batch; per epoch, one evaluation pass of both networks over the training set.
@@ -411,7 +427,7 @@ class DivideMixClassifier(MultiNetworkMixin, NoisyNetClassifier):
     The per-sample ``losses`` each training step reports (to a
     :class:`~sknoisy.callbacks.PerSampleRecord`) are the cross-entropy of the given
     labels under both networks' mean prediction (on the first view, after the
-    warm-up), not the loss trained on.
+    warm-up), not the loss trained on; 0 for unlabeled rows.
 
     References
     ----------
@@ -458,6 +474,7 @@ class DivideMixClassifier(MultiNetworkMixin, NoisyNetClassifier):
                                  None],
         "min_labeled_fraction": [Interval(Real, 0, 1, closed="both")],
         "predict_with": [StrOptions({"first", "mean"})],
+        "unlabeled_label": [None, Real, str],
     }
 
     def __init__(
@@ -480,6 +497,7 @@ class DivideMixClassifier(MultiNetworkMixin, NoisyNetClassifier):
         max_labeled_fraction="auto",
         min_labeled_fraction=0.1,
         predict_with="mean",
+        unlabeled_label=None,
         **kwargs,
     ):
         super().__init__(module, **kwargs)
@@ -499,6 +517,7 @@ class DivideMixClassifier(MultiNetworkMixin, NoisyNetClassifier):
         self.max_labeled_fraction = max_labeled_fraction
         self.min_labeled_fraction = min_labeled_fraction
         self.predict_with = predict_with
+        self.unlabeled_label = unlabeled_label
 
     def _check_params(self) -> None:
         super()._check_params()
@@ -555,9 +574,10 @@ class DivideMixClassifier(MultiNetworkMixin, NoisyNetClassifier):
     def _evaluation_pass(self, dataset) -> dict:
         """Eval-mode pass of both networks over the training rows.
 
-        Returns each network's cross-entropy of every row (``'losses'``, (2, n)), the
-        networks' mean probabilities (``'proba'``, (n, C)), the labels and the rows
-        seen (rows of a user's validation split are not).
+        Returns, for the rows the split uses (``'used'``: rows seen, so not those of a
+        user's validation split, and with a label), each network's cross-entropy
+        (``'losses'``, (2, n_used)), the networks' mean probabilities (``'proba'``,
+        (n_used, C)) and the labels.
         """
         n = self._fit_state.n_rows
         losses = torch.zeros((2, n), device=self.device)
@@ -570,22 +590,25 @@ class DivideMixClassifier(MultiNetworkMixin, NoisyNetClassifier):
                 Xi, yi = batch
                 rows = _indices(self, batch)
                 logits = [self.infer_network(k, Xi) for k in range(2)]
+                safe, _ = labeled_targets(yi)  # unlabeled rows' losses are dropped below
                 for k, z in enumerate(logits):
-                    losses[k, rows] = per_sample_cross_entropy(z, yi)
+                    losses[k, rows] = per_sample_cross_entropy(z, safe)
                 proba[rows] = (torch.softmax(logits[0], 1) + torch.softmax(logits[1], 1)) / 2
                 targets[rows] = yi
                 seen[rows] = True
         self._set_training(True)
-        seen = seen.cpu().numpy()
-        return {"losses": losses.cpu().numpy().astype(np.float64)[:, seen],
-                "proba": proba.cpu().numpy().astype(np.float64)[seen],
-                "targets": targets.cpu().numpy()[seen], "seen": seen}
+        targets = targets.cpu().numpy()
+        # A row without a label has no loss to split on: it stays unlabeled.
+        used = seen.cpu().numpy() & (targets >= 0)
+        return {"losses": losses.cpu().numpy().astype(np.float64)[:, used],
+                "proba": proba.cpu().numpy().astype(np.float64)[used],
+                "targets": targets[used], "used": used}
 
     def _divide(self, dataset) -> None:
         """Split the training rows by each network's losses (for the other network)."""
         state = self._fit_state
         evaluated = self._evaluation_pass(dataset)
-        seen, targets = evaluated["seen"], evaluated["targets"]
+        used, targets = evaluated["used"], evaluated["targets"]
         epoch = self.current_epoch()
         clean = np.zeros((2, state.n_rows))
         labeled = np.zeros((2, state.n_rows), dtype=bool)
@@ -595,14 +618,14 @@ class DivideMixClassifier(MultiNetworkMixin, NoisyNetClassifier):
                                   evaluated)
         clean_means = []
         for k, (w, clean_mean) in enumerate(weights):
-            clean[k, seen] = w
+            clean[k, used] = w
             clean_means.append(clean_mean)
-            labeled[k, seen] = guard_split(w, targets, self.p_threshold, max_fraction=caps[k],
+            labeled[k, used] = guard_split(w, targets, self.p_threshold, max_fraction=caps[k],
                                            min_class_fraction=float(self.min_labeled_fraction))
         state.split = (torch.as_tensor(clean, dtype=torch.float32, device=self.device),
                        torch.as_tensor(labeled, device=self.device))
-        state.split_summary = (float(labeled[:, seen].mean()), float(np.mean(clean_means)))
-        self.labeled_masks_, self.clean_proba_ = labeled, clean
+        state.split_summary = (float(labeled[:, used].mean()), float(np.mean(clean_means)))
+        state.last_split = (labeled, np.where(used, clean, np.nan))
 
     def _clean_proba(self, losses: np.ndarray, seed: int) -> tuple[np.ndarray, float]:
         """``w`` of each row and the clean component's mean (normalised loss)."""
@@ -649,10 +672,19 @@ class DivideMixClassifier(MultiNetworkMixin, NoisyNetClassifier):
 
     def on_train_end(self, net, X=None, y=None, **kwargs):
         super().on_train_end(net, X=X, y=y, **kwargs)
-        if getattr(self._fit_state, "split", None) is None:
-            n = len(X)
-            self.labeled_masks_ = np.ones((2, n), dtype=bool)
-            self.clean_proba_ = np.ones((2, n))
+        state = self._fit_state
+        split = getattr(state, "last_split", None)
+        if split is None:  # training ended in the warm-up: every row with a label
+            has_label = np.broadcast_to(np.asarray(y) >= 0, (2, len(X)))
+            split = (has_label.copy(), np.where(has_label, 1.0, np.nan))
+        labeled, clean = split
+        # One column per row given to fit: early stopping's held-out rows are not in X.
+        train_rows = getattr(state, "train_rows", None)
+        if train_rows is not None:
+            n_given = state.n_rows_given
+            labeled = _scatter(labeled, train_rows, n_given, False)
+            clean = _scatter(clean, train_rows, n_given, np.nan)
+        self.labeled_masks_, self.clean_proba_ = labeled, clean
 
     def _unlabeled_weight(self, progress: float) -> float:
         return unlabeled_weight(progress, self.warmup_epochs, self.rampup_epochs,
@@ -679,7 +711,10 @@ class DivideMixClassifier(MultiNetworkMixin, NoisyNetClassifier):
                                        for v in views]).mean(dim=0) for k in range(2)]
             self._set_training(True)
             guessed = sharpen((mean_proba[0] + mean_proba[1]) / 2, self.temperature)
-            onehot = F.one_hot(yi, n_classes).to(guessed.dtype)
+            # Unlabeled rows (encoded -1) are never in the labeled part of a split, so
+            # their placeholder class never reaches a target.
+            targets_given, has_label = labeled_targets(yi)
+            onehot = F.one_hot(targets_given, n_classes).to(guessed.dtype)
         inputs = torch.cat(views)
         weights = getattr(state, "weights", None)
         clean_proba, labeled_masks = split
@@ -707,20 +742,34 @@ class DivideMixClassifier(MultiNetworkMixin, NoisyNetClassifier):
             y_pred = self.combined_logits([torch.log(p.clamp_min(torch.finfo(p.dtype).tiny))
                                            for p in mean_proba])
         return {"loss": total.detach() / 2, "y_pred": y_pred,
-                "losses": per_sample_cross_entropy(y_pred, yi), "proba": proba}
+                "losses": torch.where(has_label, per_sample_cross_entropy(y_pred, targets_given),
+                                      0.0),
+                "proba": proba}
 
     def _warmup_step(self, Xi, yi, indices, **fit_params):
         """Cross-entropy on every row of one augmented view, for both networks."""
         view = self._views(Xi, n_views=1)[0]
         logits = [self.infer_network(k, view, **fit_params) for k in range(2)]
-        losses = [per_sample_cross_entropy(z, yi) for z in logits]
-        total = self.reduce_loss(losses[0], indices) + self.reduce_loss(losses[1], indices)
+        targets, has_label = labeled_targets(yi)
+        losses = [torch.where(has_label, per_sample_cross_entropy(z, targets), 0.0)
+                  for z in logits]
+        # The mean over the batch's labeled rows: unlabeled rows have no loss here.
+        scale = len(yi) / has_label.sum().clamp_min(1)
+        total = (self.reduce_loss(losses[0], indices)
+                 + self.reduce_loss(losses[1], indices)) * scale
         total.backward()
         with torch.no_grad():
             proba = sum(torch.softmax(z.detach(), dim=1) for z in logits) / 2
             y_pred = self.combined_logits([z.detach() for z in logits])
         return {"loss": total.detach() / 2, "y_pred": y_pred,
                 "losses": (losses[0].detach() + losses[1].detach()) / 2, "proba": proba}
+
+
+def _scatter(values: np.ndarray, columns: np.ndarray, n_columns: int, fill) -> np.ndarray:
+    """``values`` (2, len(columns)) placed at ``columns`` of a (2, n_columns) array of ``fill``."""
+    full = np.full((values.shape[0], n_columns), fill, dtype=values.dtype)
+    full[:, columns] = values
+    return full
 
 
 def _indices(net, batch) -> torch.Tensor:

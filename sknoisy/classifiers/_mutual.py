@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from numbers import Integral
+from numbers import Integral, Real
 
 import numpy as np
 import torch
 
 from .._core._base import NoisyNetClassifier
 from .._core._peers import MultiNetworkMixin, per_sample_kl
+from .._core._unlabeled import SemiSupervisedMixin, labeled_targets
 from .._core._validation import Interval, StrOptions
 
 __all__ = ["MutualLearningClassifier", "mimicry_losses"]
@@ -48,7 +49,7 @@ def mimicry_losses(logits: list) -> list:
             / (len(logits) - 1) for k, z in enumerate(logits)]
 
 
-class MutualLearningClassifier(MultiNetworkMixin, NoisyNetClassifier):
+class MutualLearningClassifier(SemiSupervisedMixin, MultiNetworkMixin, NoisyNetClassifier):
     """Deep mutual learning: K networks learn from the labels and from each other.
 
     ``n_networks`` networks of the same architecture, initialised differently, are
@@ -80,6 +81,10 @@ class MutualLearningClassifier(MultiNetworkMixin, NoisyNetClassifier):
         their average log-loss, and it costs only K forward passes at prediction
         (training trains them all anyway). ``'first'`` is the paper's single-network
         evaluation.
+    unlabeled_label : int, float, str or None, default=None
+        A label value that means "no label", for scikit-learn's semi-supervised
+        convention (``unlabeled_label=-1``). ``None``: only ``None``, NaN and pandas
+        ``NA`` mark a row as unlabeled, and ``-1`` is an ordinary class.
     **kwargs
         Every parameter of :class:`sknoisy.NoisyNetClassifier` (``max_epochs``,
         ``lr``, ``criterion``, ``warmup_epochs``, ``device``, ``random_state``, ...).
@@ -116,6 +121,14 @@ class MutualLearningClassifier(MultiNetworkMixin, NoisyNetClassifier):
     networks of their objectives, and its class probabilities the mean of the
     networks'. Mixup (``mixup_alpha > 0``) is not supported.
 
+    **Unlabeled rows.** A row whose label is missing (``None``, NaN, pandas ``NA``, or
+    ``unlabeled_label``) adds only its mimicry term to each network's objective: it
+    has no cross entropy, so the networks learn from it to agree with each other. Its
+    objective is averaged over the batch with the labeled rows' (its
+    ``sample_weight`` applies to the mimicry term). ``classes_`` come from the
+    labeled rows, early stopping holds out labeled rows only, and ``score`` ignores
+    unlabeled rows.
+
     References
     ----------
     .. [1] Y. Zhang, T. Xiang, T. M. Hospedales and H. Lu, "Deep Mutual Learning",
@@ -140,12 +153,15 @@ class MutualLearningClassifier(MultiNetworkMixin, NoisyNetClassifier):
         **NoisyNetClassifier._parameter_constraints,
         "n_networks": [Interval(Integral, 2, None, closed="left")],
         "predict_with": [StrOptions({"first", "mean"})],
+        "unlabeled_label": [None, Real, str],
     }
 
-    def __init__(self, module=None, *, n_networks=2, predict_with="mean", **kwargs):
+    def __init__(self, module=None, *, n_networks=2, predict_with="mean",
+                 unlabeled_label=None, **kwargs):
         super().__init__(module, **kwargs)
         self.n_networks = n_networks
         self.predict_with = predict_with
+        self.unlabeled_label = unlabeled_label
 
     def _check_params(self) -> None:
         super()._check_params()
@@ -178,7 +194,10 @@ class MutualLearningClassifier(MultiNetworkMixin, NoisyNetClassifier):
         indices = getattr(batch, "indices", None)
         logits = [self.infer_network(k, Xi, **fit_params) for k in range(len(self.networks()))]
         mimicry = mimicry_losses(logits)
-        objectives = [self._per_sample_losses(z, yi) + m for z, m in zip(logits, mimicry)]
+        # An unlabeled row (encoded -1) has no supervised term, only its mimicry term.
+        targets, labeled = labeled_targets(yi)
+        objectives = [torch.where(labeled, self._per_sample_losses(z, targets), 0.0) + m
+                      for z, m in zip(logits, mimicry)]
         # L_k depends on network k alone, so the gradient of the sum is each network's own.
         total = sum(self.reduce_loss(objective, indices) for objective in objectives)
         total.backward()

@@ -67,6 +67,11 @@ class BMMLabelCleaner(NoiseDetectorMixin, BaseCleaningSampler):
     random_state : int, RandomState instance or None, default=None
         Given to the estimator's clone and to the Gaussian mixture; ``None`` keeps the
         estimator's own ``random_state``.
+    accelerator : accelerate.Accelerator or None, default=None
+        Train the network data-parallel over the processes of a launch: given to the
+        estimator's clone with ``device=accelerator.device`` (see ``accelerator`` in
+        :class:`~sknoisy.NoisyNetClassifier`). The per-sample losses are merged across
+        the processes every epoch, so every process gets the same scores.
     verbose : int, default=0
         1 prints how many rows were flagged and the noise rate used; 2 adds the count
         per class. The network's own training log is its ``verbose``.
@@ -150,7 +155,8 @@ class BMMLabelCleaner(NoiseDetectorMixin, BaseCleaningSampler):
 
     def __init__(self, estimator=None, *, warmup_epochs=10, threshold=0.5,
                  rate_cap="confident_joint", max_noise_rate=0.5, mixture="beta",
-                 action="drop", sampling_strategy="all", random_state=None, verbose=0):
+                 action="drop", sampling_strategy="all", random_state=None, verbose=0,
+                 accelerator=None):
         self.estimator = estimator
         self.warmup_epochs = warmup_epochs
         self.threshold = threshold
@@ -160,6 +166,7 @@ class BMMLabelCleaner(NoiseDetectorMixin, BaseCleaningSampler):
         self.action = action
         self.sampling_strategy = sampling_strategy
         self.random_state = random_state
+        self.accelerator = accelerator
         self.verbose = verbose
 
     def _score_noise(self, X, y_encoded):

@@ -11,6 +11,7 @@ from sklearn.model_selection import StratifiedKFold, check_cv
 from sklearn.utils import check_random_state
 from skorch import NeuralNet
 
+from .._core._data import take_rows
 from .._core._detector import DETECTOR_CONSTRAINTS, MAX_RATE_CONSTRAINT, NoiseDetectorMixin
 from .._core._validation import HasMethods, StrOptions
 from ..noise import confident_joint, estimate_noise_rate
@@ -224,6 +225,11 @@ default='self_confidence'
     verbose : int, default=0
         1 prints how many rows were flagged and the estimated noise rate; 2 adds the
         count per class. The estimator's own output is its ``verbose``.
+    accelerator : accelerate.Accelerator or None, default=None
+        Train the fold models data-parallel over the processes of a launch: every
+        ``accelerator`` parameter of the estimator (a sknoisy network, inside a
+        Pipeline too) is set to it, with its ``device`` set to the accelerator's. The
+        folds are drawn from process 0's seed, so every process cuts the same ones.
 
     Attributes
     ----------
@@ -326,7 +332,8 @@ default='self_confidence'
 
     def __init__(self, estimator=None, *, cv=5, filter_by="prune_by_noise_rate",
                  rank_by="self_confidence", max_noise_rate=0.5, action="drop",
-                 sampling_strategy="all", random_state=None, verbose=0):
+                 sampling_strategy="all", random_state=None, verbose=0,
+                 accelerator=None):
         self.estimator = estimator
         self.cv = cv
         self.filter_by = filter_by
@@ -335,6 +342,7 @@ default='self_confidence'
         self.action = action
         self.sampling_strategy = sampling_strategy
         self.random_state = random_state
+        self.accelerator = accelerator
         self.verbose = verbose
 
     def _check_X_y(self, X, y, accept_sparse=None):
@@ -405,18 +413,41 @@ default='self_confidence'
 
     def _out_of_fold_proba(self, X, y_encoded):
         estimator = _default_estimator() if self.estimator is None else self.estimator
+        from .._core._base import NoisyNetClassifier
+
         # A skorch net takes images as they are (it builds a CNN); other classifiers rows.
         if not isinstance(estimator, NeuralNet):
-            X = X.reshape(len(X), -1)
+            X = np.asarray(X).reshape(len(X), -1)  # a memory map stays one (a view)
+        reads_lazily = isinstance(estimator, NoisyNetClassifier)
+
+        def rows(positions):
+            # A memory-mapped X gives a sknoisy net lazy folds (read batch by batch);
+            # another classifier needs its fold as an array, read into memory.
+            part = take_rows(X, positions)
+            return part if reads_lazily else np.asarray(part)
+
         seed = self._seed()
+        accelerator = self.accelerator
+        if accelerator is not None and seed is None and int(accelerator.num_processes) > 1:
+            from .._core._distributed import DataParallel
+
+            # Every process must cut the same folds: process 0's seed.
+            seed = DataParallel(accelerator).broadcast(
+                int(np.random.randint(np.iinfo(np.int32).max)))
         seeded = {}
         if seed is not None:
             seeded = {name: seed for name in estimator.get_params(deep=True)
                       if name == "random_state" or name.endswith("__random_state")}
+        if accelerator is not None:
+            for name in estimator.get_params(deep=True):
+                if name == "accelerator" or name.endswith("__accelerator"):
+                    prefix = name[:-len("accelerator")]
+                    seeded.update({name: accelerator,
+                                   prefix + "device": accelerator.device})
         proba = np.zeros((len(X), len(self.classes_)))
         for train, test in self._splits(X, y_encoded, seed):
-            model = clone(estimator).set_params(**seeded).fit(X[train], y_encoded[train])
+            model = clone(estimator).set_params(**seeded).fit(rows(train), y_encoded[train])
             # Columns follow the fold model's classes_, which are the codes it saw.
             columns = np.asarray(getattr(model, "classes_", np.arange(len(self.classes_))))
-            proba[np.ix_(test, columns.astype(np.int64))] = model.predict_proba(X[test])
+            proba[np.ix_(test, columns.astype(np.int64))] = model.predict_proba(rows(test))
         return proba

@@ -84,6 +84,11 @@ class O2UNoiseDetector(NoiseDetectorMixin, BaseCleaningSampler):
     random_state : int, RandomState instance or None, default=None
         Given to the estimator's clone (its initialisation and shuffling); ``None``
         keeps the estimator's own ``random_state``.
+    accelerator : accelerate.Accelerator or None, default=None
+        Train the network data-parallel over the processes of a launch: given to the
+        estimator's clone with ``device=accelerator.device`` (see ``accelerator`` in
+        :class:`~sknoisy.NoisyNetClassifier`). The per-sample losses are merged across
+        the processes every epoch, so every process gets the same scores.
     verbose : int, default=0
         1 prints how many rows were flagged and the noise rate used; 2 adds the count
         per class. The network's own training log is its ``verbose``.
@@ -169,7 +174,8 @@ class O2UNoiseDetector(NoiseDetectorMixin, BaseCleaningSampler):
     def __init__(self, estimator=None, *, noise_rate="auto", warmup_epochs=10, n_cycles=2,
                  cycle_length=5, lr_max=0.05, lr_min=0.005, max_noise_rate=0.5,
                  variance_weight=0.0, action="drop", sampling_strategy="all",
-                 record_trajectories=False, random_state=None, verbose=0):
+                 record_trajectories=False, random_state=None, verbose=0,
+                 accelerator=None):
         self.estimator = estimator
         self.noise_rate = noise_rate
         self.warmup_epochs = warmup_epochs
@@ -183,6 +189,7 @@ class O2UNoiseDetector(NoiseDetectorMixin, BaseCleaningSampler):
         self.sampling_strategy = sampling_strategy
         self.record_trajectories = record_trajectories
         self.random_state = random_state
+        self.accelerator = accelerator
         self.verbose = verbose
 
     def _check_params(self) -> None:

@@ -82,29 +82,45 @@ per-epoch schedules (recorded in ``history``):
 :class:`sknoisy.classifiers.DistilledStudentClassifier`. :func:`prior_penalty` is not a
 per-sample criterion but a batch term, ``KL(prior || mean prediction)``, that methods for
 very heavy noise add to their loss (``DynamicBootstrappingClassifier(prior_penalty=...)``).
+
+Label regularisation by class relations: :class:`ClassRelationSmoothingLoss` spreads the
+smoothing mass by a class-similarity matrix (given, or estimated with
+:func:`class_similarity`); :class:`KnowledgeRefineryLoss` learns a ``C x C`` relation
+matrix jointly with the network (the core sizes it before building the optimizer, which
+then trains it); :class:`CategoryStructureLoss` is the batch-level relation term that
+``DistilledStudentClassifier(category_structure=...)`` adds to distillation.
 """
 
 from ._bootstrapping import BootstrappingLoss
+from ._category_structure import CategoryStructureLoss
+from ._class_relation import ClassRelationSmoothingLoss, class_similarity
 from ._disturb import DisturbLabelLoss
 from ._distillation import DistillationLoss
 from ._dmi import DMILoss
+from ._dropmax import DropMaxLoss
 from ._elr import ELRLoss
 from ._gce import GCELoss, MAELoss
 from ._peer import PeerLoss
 from ._prior import prior_penalty
+from ._refinery import KnowledgeRefineryLoss
 from ._sce import SCELoss
 from ._smoothing import LabelSmoothingLoss
 
 __all__ = [
     "BootstrappingLoss",
+    "CategoryStructureLoss",
+    "ClassRelationSmoothingLoss",
     "DMILoss",
     "DisturbLabelLoss",
     "DistillationLoss",
+    "DropMaxLoss",
     "ELRLoss",
     "GCELoss",
+    "KnowledgeRefineryLoss",
     "LabelSmoothingLoss",
     "MAELoss",
     "PeerLoss",
     "SCELoss",
+    "class_similarity",
     "prior_penalty",
 ]

@@ -107,8 +107,8 @@ class DistillationLoss(BaseLoss):
         student_logits, target = check_logits_target(student_logits, target, name)
         temperature = float(self.temperature)
         alpha = float(self.alpha)
-        teacher_log_t = self._teacher_log_distribution(
-            student_logits, teacher_logits, teacher_probs, temperature)
+        teacher_log_t = teacher_log_distribution(
+            name, student_logits, teacher_logits, teacher_probs, temperature)
         ce = -gather_target(student_logits.log_softmax(dim=1), target)
         student_log_s = (student_logits / temperature).log_softmax(dim=1)
         teacher_t = teacher_log_t.exp()
@@ -117,29 +117,35 @@ class DistillationLoss(BaseLoss):
         values = (1.0 - alpha) * ce + (alpha * temperature ** 2) * kl
         return self._reduce(values)
 
-    def _teacher_log_distribution(self, student_logits: torch.Tensor,
-                                  teacher_logits: torch.Tensor | None,
-                                  teacher_probs: torch.Tensor | None,
-                                  temperature: float) -> torch.Tensor:
-        name = type(self).__name__
-        if (teacher_logits is None) == (teacher_probs is None):
-            raise ValueError(f"{name}: pass exactly one of teacher_logits and teacher_probs "
-                             "(as keyword arguments).")
-        kind, teacher = (("teacher_logits", teacher_logits) if teacher_probs is None
-                         else ("teacher_probs", teacher_probs))
-        if not isinstance(teacher, torch.Tensor) or not teacher.is_floating_point():
-            got = teacher.dtype if isinstance(teacher, torch.Tensor) else type(teacher).__name__
-            raise TypeError(f"{name}: {kind} must be a floating torch tensor; got {got}.")
-        if teacher.shape != student_logits.shape:
-            raise ValueError(f"{name}: {kind} must have the student's shape "
-                             f"{tuple(student_logits.shape)}; got {tuple(teacher.shape)}.")
-        teacher = teacher.detach().to(device=student_logits.device, dtype=student_logits.dtype)
-        if teacher_probs is None:
-            return (teacher / temperature).log_softmax(dim=1)
-        invalid = (~torch.isfinite(teacher)).any() | (teacher < 0).any() \
-            | (teacher.sum(dim=1) <= 0).any()
-        if not teacher.is_meta and bool(invalid):
-            raise ValueError(f"{name}: teacher_probs must be finite and non-negative with a "
-                             "positive sum in every row; got a row that is not.")
-        # softmax(log p / T) is p**(1/T) renormalised, computed without forming p**(1/T).
-        return (teacher.log() / temperature).log_softmax(dim=1)
+
+def teacher_log_distribution(name: str, student_logits: torch.Tensor,
+                             teacher_logits: torch.Tensor | None,
+                             teacher_probs: torch.Tensor | None,
+                             temperature: float) -> torch.Tensor:
+    """The teacher's log-distribution at ``temperature``, checked against the student's.
+
+    Exactly one of ``teacher_logits`` (``log_softmax(z_t / T)``) and ``teacher_probs``
+    (``log`` of ``p**(1/T)`` renormalised) is given; the result is detached, on the
+    student's device and dtype. ``name`` goes into error messages.
+    """
+    if (teacher_logits is None) == (teacher_probs is None):
+        raise ValueError(f"{name}: pass exactly one of teacher_logits and teacher_probs "
+                         "(as keyword arguments).")
+    kind, teacher = (("teacher_logits", teacher_logits) if teacher_probs is None
+                     else ("teacher_probs", teacher_probs))
+    if not isinstance(teacher, torch.Tensor) or not teacher.is_floating_point():
+        got = teacher.dtype if isinstance(teacher, torch.Tensor) else type(teacher).__name__
+        raise TypeError(f"{name}: {kind} must be a floating torch tensor; got {got}.")
+    if teacher.shape != student_logits.shape:
+        raise ValueError(f"{name}: {kind} must have the student's shape "
+                         f"{tuple(student_logits.shape)}; got {tuple(teacher.shape)}.")
+    teacher = teacher.detach().to(device=student_logits.device, dtype=student_logits.dtype)
+    if teacher_probs is None:
+        return (teacher / temperature).log_softmax(dim=1)
+    invalid = (~torch.isfinite(teacher)).any() | (teacher < 0).any() \
+        | (teacher.sum(dim=1) <= 0).any()
+    if not teacher.is_meta and bool(invalid):
+        raise ValueError(f"{name}: teacher_probs must be finite and non-negative with a "
+                         "positive sum in every row; got a row that is not.")
+    # softmax(log p / T) is p**(1/T) renormalised, computed without forming p**(1/T).
+    return (teacher.log() / temperature).log_softmax(dim=1)

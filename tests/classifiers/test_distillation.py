@@ -402,3 +402,19 @@ def test_distilled_auto_noise_reaches_the_training_batches(data, monkeypatch):
     # Batches of the intermediate student (n_generations=1 after cloning) and of the
     # final student were perturbed.
     assert set(seen) == {1, 2}
+
+
+def test_held_out_rows_are_scored_by_cross_entropy_not_by_training_rows_soft_labels(data):
+    # The early-stopping split's positions are not the training rows' the soft labels
+    # are indexed by (with 60% held out they even run past them): held-out batches are
+    # scored by plain cross-entropy, never by the distillation criterion.
+    X, y = data
+    clf = DistilledStudentClassifier(
+        teacher=LogisticRegression(), alpha=0.9, criterion=RecordingLoss,
+        early_stopping=True, validation_fraction=0.6, n_iter_no_change=5,
+        **{**FAST, "max_epochs": 3}).fit(X, y)
+    n_train = len(X) - int(np.ceil(0.6 * len(X)))
+    train_batches = int(np.ceil(n_train / FAST["batch_size"]))
+    assert len(clf.criterion_.seen) == 3 * train_batches
+    assert all(len(soft) <= FAST["batch_size"] for _, soft in clf.criterion_.seen)
+    assert np.isfinite(clf.history[:, "valid_loss"]).all()

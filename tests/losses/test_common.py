@@ -13,11 +13,15 @@ import torch.nn.functional as F
 import sknoisy.losses as losses
 from sknoisy.losses import (
     BootstrappingLoss,
+    CategoryStructureLoss,
+    ClassRelationSmoothingLoss,
     DisturbLabelLoss,
     DistillationLoss,
     DMILoss,
+    DropMaxLoss,
     ELRLoss,
     GCELoss,
+    KnowledgeRefineryLoss,
     LabelSmoothingLoss,
     MAELoss,
     PeerLoss,
@@ -31,11 +35,15 @@ TEACHER = torch.tensor([[0.3, -1.0, 2.0], [1.0, 1.0, 0.0], [-2.0, 0.5, 0.5], [0.
 
 def _call(criterion, logits, target, seed=0):
     """Call any criterion with what it needs besides (logits, target)."""
-    if isinstance(criterion, DistillationLoss):
+    if isinstance(criterion, (DistillationLoss, CategoryStructureLoss)):
         teacher = TEACHER.to(logits) if isinstance(logits, torch.Tensor) else TEACHER
         return criterion(logits, target, teacher_logits=teacher)
     if isinstance(criterion, (PeerLoss, DisturbLabelLoss)):
         return criterion(logits, target, generator=torch.Generator().manual_seed(seed))
+    if isinstance(criterion, DropMaxLoss):
+        # A DropMax network's four outputs, all read from the same logits here.
+        return criterion((logits, logits, logits, logits), target,
+                         generator=torch.Generator().manual_seed(seed))
     if isinstance(criterion, ELRLoss):
         # Its running targets change with every training call: each call starts from a
         # fresh copy, so repeated calls compare like with like.
@@ -61,8 +69,14 @@ PER_SAMPLE = {
     "disturb": lambda r: DisturbLabelLoss(alpha=0.5, reduction=r),
     "distillation": lambda r: DistillationLoss(reduction=r),
     "elr": lambda r: ELRLoss(beta=0.5, lam=2.0, n_samples=4, reduction=r),
+    # Sized from the logits at the first call (these tests use 2 and 3 classes).
+    "knowledge_refinery": lambda r: KnowledgeRefineryLoss(alpha=0.5, epsilon=0.1,
+                                                          reduction=r),
+    "class_relation": lambda r: ClassRelationSmoothingLoss(epsilon=0.2, reduction=r),
+    "dropmax": lambda r: DropMaxLoss(kl_weight=0.5, temperature=0.2, reduction=r),
 }
-ALL = {**PER_SAMPLE, "dmi": lambda r: DMILoss()}
+ALL = {**PER_SAMPLE, "dmi": lambda r: DMILoss(),
+       "category_structure": lambda r: CategoryStructureLoss()}
 
 LOGITS = torch.tensor([[0.3, -1.2, 2.0], [1.5, 0.2, -0.7], [0.0, 0.0, 0.0], [-3.0, 2.5, 0.1]],
                       dtype=torch.float64)
@@ -72,8 +86,9 @@ TARGET = torch.tensor([2, 1, 0, 2])
 def test_all_lists_every_public_loss():
     public = {name for name, obj in vars(losses).items()
               if inspect.isclass(obj) and issubclass(obj, torch.nn.Module)}
-    # Besides the criteria, one batch-level function (the class-prior penalty).
-    assert set(losses.__all__) == public | {"prior_penalty"}
+    # Besides the criteria, one batch-level function (the class-prior penalty) and the
+    # class-similarity estimate of ClassRelationSmoothingLoss.
+    assert set(losses.__all__) == public | {"prior_penalty", "class_similarity"}
     # Every public criterion is in the tables below, so every shared test runs on it.
     assert {type(make("none")).__name__ for make in ALL.values()} == public
 
@@ -113,7 +128,7 @@ def test_gradients_finite_when_target_probability_vanishes(name):
                           requires_grad=True)
     target = torch.tensor([0, 1, 1])
     criterion = ALL[name]("mean")
-    if isinstance(criterion, DistillationLoss):
+    if isinstance(criterion, (DistillationLoss, CategoryStructureLoss)):
         loss = criterion(logits, target, teacher_logits=-logits.detach())
     else:
         loss = _call(criterion, logits, target)
@@ -140,7 +155,7 @@ def test_works_on_other_device(name):
     logits = torch.empty(4, 3, device="meta", requires_grad=True)
     target = torch.empty(4, dtype=torch.long, device="meta")
     criterion = ALL[name]("none")
-    if isinstance(criterion, DistillationLoss):
+    if isinstance(criterion, (DistillationLoss, CategoryStructureLoss)):
         out = criterion(logits, target, teacher_probs=torch.empty(4, 3, device="meta"))
     else:
         out = _call(criterion, logits, target)
@@ -231,6 +246,15 @@ def test_reduce_loss_rejects_unknown_reduction():
     (ELRLoss, {"beta": 1.0}, "beta"),
     (ELRLoss, {"lam": -1.0}, "lam"),
     (ELRLoss, {"n_samples": 0}, "n_samples"),
+    (KnowledgeRefineryLoss, {"alpha": -0.5}, "alpha"),
+    (KnowledgeRefineryLoss, {"epsilon": 1.0}, "epsilon"),
+    (KnowledgeRefineryLoss, {"num_classes": 1}, "num_classes"),
+    (ClassRelationSmoothingLoss, {"epsilon": 1.0}, "epsilon"),
+    (ClassRelationSmoothingLoss, {"similarity": "uniform"}, "similarity"),
+    (CategoryStructureLoss, {"inter_weight": -1.0}, "inter_weight"),
+    (CategoryStructureLoss, {"temperature": 0.0}, "temperature"),
+    (DropMaxLoss, {"temperature": 0.0}, "temperature"),
+    (DropMaxLoss, {"aux_weight": -1.0}, "aux_weight"),
 ])
 def test_invalid_parameter_raises_naming_it(cls, kwargs, param):
     value = kwargs[param]
