@@ -14,8 +14,8 @@ from __future__ import annotations
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-ORDER = ["defaults", "heavy_noise", "core", "losses", "coteaching", "detectors", "confident",
-         "distillation", "images", "runner"]
+ORDER = ["defaults", "heavy_noise", "core", "losses", "label_regularisation", "coteaching",
+         "detectors", "confident", "distillation", "images", "runner"]
 
 HEADER = """# sknoisy benchmark results
 
