@@ -15,7 +15,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 ORDER = ["defaults", "heavy_noise", "core", "losses", "label_regularisation", "coteaching",
-         "detectors", "confident", "distillation", "images", "runner"]
+         "detectors", "confident", "distillation", "images", "scaling", "runner"]
 
 HEADER = """# sknoisy benchmark results
 
