@@ -12,3 +12,11 @@ def _one_torch_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(previous)
+
+
+@pytest.fixture
+def restore_torch_threads():
+    """Give torch's global thread count back after a test that sets it (``--threads``)."""
+    threads = torch.get_num_threads()
+    yield
+    torch.set_num_threads(threads)

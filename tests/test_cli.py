@@ -14,14 +14,8 @@ from sknoisy.cli import encode_features, main
 FAST = ["--epochs", "4", "--random-state", "0", "--threads", "1"]
 
 
-@pytest.fixture(autouse=True)
-def _restore_threads():
-    # --threads sets torch's global thread count; give other test files theirs back.
-    import torch
-
-    threads = torch.get_num_threads()
-    yield
-    torch.set_num_threads(threads)
+# --threads sets torch's global thread count; give other test files theirs back.
+pytestmark = pytest.mark.usefixtures("restore_torch_threads")
 
 
 @pytest.fixture(scope="module")

@@ -14,13 +14,7 @@ from sknoisy.cli import encode_features, main
 FAST = ["--epochs", "3", "--random-state", "0", "--threads", "1"]
 
 
-@pytest.fixture(autouse=True)
-def _restore_threads():
-    import torch
-
-    threads = torch.get_num_threads()
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("restore_torch_threads")
 
 
 @pytest.fixture(scope="module")

@@ -12,6 +12,7 @@ import torch
 
 from .._core._base import NoisyNetClassifier
 from .._core._data import _base_and_rows
+from .._core._layers import capture_layer, last_linear
 from .._core._record import per_sample_cross_entropy
 from .._core._validation import Interval, StrOptions
 from ..losses import BootstrappingLoss
@@ -263,13 +264,13 @@ class D2LClassifier(NoisyNetClassifier):
                     f"{type(self).__name__}: representation={self.representation!r} is not "
                     f"a layer of {type(self.module_).__name__}; choose one of {names}.")
             return layers[self.representation], False
-        linear = [module for module in layers.values() if type(module) is torch.nn.Linear]
-        if not linear:
+        linear = last_linear(self.module_)
+        if linear is None:
             raise ValueError(
                 f"{type(self).__name__}: {type(self.module_).__name__} has no nn.Linear "
                 "classifier whose input is the penultimate representation; name the "
                 "layer to read with representation='<name in module_.named_modules()>'.")
-        return linear[-1], True
+        return linear, True
 
     def representations(self, X: torch.Tensor) -> torch.Tensor:
         """The representation of a batch ``X`` under the current network, eval mode.
@@ -284,20 +285,12 @@ class D2LClassifier(NoisyNetClassifier):
         torch.Tensor of shape (n_rows, n_dims)
         """
         layer, read_input = self.representation_layer()
-        captured = []
-        if read_input:
-            handle = layer.register_forward_pre_hook(
-                lambda module, inputs: captured.append(inputs[0].detach()))
-        else:
-            handle = layer.register_forward_hook(
-                lambda module, inputs, output: captured.append(output.detach()))
         training = self.module_.training
         self._set_training(False)
         try:
-            with torch.no_grad():
+            with capture_layer(layer, read_input=read_input) as captured, torch.no_grad():
                 self.infer(X)
         finally:
-            handle.remove()
             self._set_training(training)
         if not captured:
             raise RuntimeError(f"{type(self).__name__}: the representation layer was not "

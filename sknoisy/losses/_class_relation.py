@@ -9,6 +9,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from .._core._layers import capture_layer, last_linear
 from .._core._validation import Interval, StrOptions, validate_parameter_constraints
 from ._base import BaseLoss, gather_target
 
@@ -157,20 +158,14 @@ class ClassRelationSmoothingLoss(BaseLoss):
 def _penultimate(estimator, X) -> np.ndarray:
     """The inputs of the last linear layer of a fitted skorch network, for every row."""
     module = getattr(estimator, "module_", None)
-    linears = ([m for m in module.modules() if isinstance(m, nn.Linear)]
-               if isinstance(module, nn.Module) else [])
-    if not linears:
+    layer = last_linear(module) if isinstance(module, nn.Module) else None
+    if layer is None:
         raise TypeError(f"class_similarity: representation='penultimate' needs a fitted "
                         f"skorch network whose module ends in a torch.nn.Linear layer; got "
                         f"{type(estimator).__name__}. Pass a callable X -> features instead.")
-    captured = []
-    handle = linears[-1].register_forward_hook(
-        lambda layer, inputs, output: captured.append(inputs[0].detach().cpu()))
-    try:
+    with capture_layer(layer) as captured:
         estimator.predict_proba(X)
-    finally:
-        handle.remove()
-    return torch.cat(captured).flatten(1).double().numpy()
+    return torch.cat([batch.cpu() for batch in captured]).flatten(1).double().numpy()
 
 
 def class_similarity(estimator, X, y, *, representation: str | Callable = "proba",

@@ -67,19 +67,18 @@ class _ThreadParallel(DataParallel):
         return self.exchange.from_first(self.rank, obj)
 
 
-def _run_ranks(world: int, work) -> list:
-    """``work(parallel)`` in ``world`` threads; their results by rank."""
-    exchange = _Exchange(world)
-    results, errors = [None] * world, []
+def _in_threads(exchange: _Exchange, work) -> list:
+    """``work(rank)`` in one thread per rank of ``exchange``; their results by rank."""
+    results, errors = [None] * exchange.world, []
 
     def target(rank):
         try:
-            results[rank] = work(_ThreadParallel(exchange, rank))
+            results[rank] = work(rank)
         except BaseException as exc:  # reported below, in the test's thread
             errors.append(exc)
             exchange.barrier.abort()
 
-    threads = [threading.Thread(target=target, args=(rank,)) for rank in range(world)]
+    threads = [threading.Thread(target=target, args=(rank,)) for rank in range(exchange.world)]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -87,6 +86,12 @@ def _run_ranks(world: int, work) -> list:
     if errors:
         raise errors[0]
     return results
+
+
+def _run_ranks(world: int, work) -> list:
+    """``work(parallel)`` in ``world`` threads; their results by rank."""
+    exchange = _Exchange(world)
+    return _in_threads(exchange, lambda rank: work(_ThreadParallel(exchange, rank)))
 
 
 # -- cutting batches --------------------------------------------------------------------------
@@ -339,23 +344,7 @@ def _two_thread_fits(monkeypatch, make):
         return make(_fake_accelerator(process_index=rank, num_processes=2,
                                       is_main_process=rank == 0))
 
-    errors, fitted = [], [None, None]
-
-    def target(rank):
-        try:
-            fitted[rank] = fit(rank)
-        except BaseException as exc:
-            errors.append(exc)
-            exchange.barrier.abort()
-
-    threads = [threading.Thread(target=target, args=(rank,)) for rank in (0, 1)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    if errors:
-        raise errors[0]
-    return fitted
+    return _in_threads(exchange, fit)
 
 
 @pytest.fixture(scope="module")
