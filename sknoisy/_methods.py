@@ -455,7 +455,12 @@ _ENTRIES = {
         ("hgb", "HistGradientBoosting (50 iterations)")) for name, method in (
         (f"confident_{_suffix(kind)}", Method(
             _confident_detector(kind), f"ConfidentLearningDetector alone, {model} per fold "
-            "(prune by noise rate, self-confidence scores)", readout=_detection,
+            "(defaults: random labels and one-way swaps, self-confidence scores)",
+            readout=_detection, default=False)),
+        (f"confident_prune_{_suffix(kind)}", Method(
+            _confident_detector(kind, filter_by="prune_by_noise_rate"),
+            f"ConfidentLearningDetector alone, {model} per fold, "
+            "filter_by='prune_by_noise_rate' (cleanlab's rule)", readout=_detection,
             default=False)),
         (f"confident_posterior_{_suffix(kind)}", Method(
             _confident_detector(kind, rank_by="posterior"), f"ConfidentLearningDetector "

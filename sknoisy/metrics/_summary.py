@@ -11,6 +11,7 @@ from sklearn.utils import Bunch
 
 from ..detectors._confident import check_pred_proba
 from ..noise import confident_joint
+from ..noise._label_model import estimate_label_noise
 from ._detection import _as_1d
 
 __all__ = ["label_issue_summary"]
@@ -64,9 +65,10 @@ def label_issue_summary(y: ArrayLike, scores: ArrayLike | None = None,
         without it (and without ``pred_proba``) the confusion table is empty.
     pred_proba : array-like of shape (n_samples, n_classes), default=None
         Out-of-fold probabilities, columns in sorted label order. They give the
-        per-class noise estimate of the confident joint
-        (:func:`sknoisy.noise.confident_joint`), the suggested labels (argmax) when
-        none are given, and each suspect's probability of its given label.
+        per-class noise estimate (random labels plus one-way swaps, as
+        :class:`~sknoisy.detectors.ConfidentLearningDetector` estimates them by
+        default), the suggested labels (argmax) when none are given, and each
+        suspect's probability of its given label.
     detector : fitted detector, default=None
         Where ``scores``, ``is_noisy``, ``suggested_labels`` and ``pred_proba`` are
         read from when not given (``noise_scores_``, ``is_noisy_``,
@@ -79,8 +81,10 @@ def label_issue_summary(y: ArrayLike, scores: ArrayLike | None = None,
     summary : :class:`~sklearn.utils.Bunch`
         - ``per_class``: DataFrame indexed by label: ``n_labeled`` (rows with that
           given label), ``n_flagged``, ``flagged_share``, ``estimated_noise_rate``
-          (share of that class's labels estimated wrong: ``1 - C_ii / n_i`` of the
-          confident joint with ``pred_proba``, else the flagged share),
+          (share of that class's labels estimated wrong with ``pred_proba``: the
+          wrong share of the random labels plus the class's one-way swaps out of
+          its ``n_i`` rows, see ``ConfidentLearningDetector``; else the flagged
+          share),
           ``n_suggested`` (rows whose suggested label it is) and ``flagged_mostly_as``
           (the most common suggested label among its flagged rows).
         - ``confusion``: DataFrame of the flagged rows, given label (index) x
@@ -89,7 +93,7 @@ def label_issue_summary(y: ArrayLike, scores: ArrayLike | None = None,
           (position in y), ``given_label``, ``suggested_label``, ``noise_score``,
           ``flagged``, and with ``pred_proba`` ``given_label_proba``.
         - ``n_samples``, ``n_flagged``, ``noise_rate`` (the detector's
-          ``noise_rate_`` if given, else the confident-joint estimate with
+          ``noise_rate_`` if given, else the random-plus-one-way estimate with
           ``pred_proba``, else the flagged share).
 
     Raises
@@ -120,9 +124,9 @@ def label_issue_summary(y: ArrayLike, scores: ArrayLike | None = None,
     >>> summary = label_issue_summary(labels, scores, is_noisy, pred_proba=proba, top=3)
     >>> summary.per_class[["n_labeled", "n_flagged", "estimated_noise_rate"]].round(3)
                 n_labeled  n_flagged  estimated_noise_rate
-    setosa             50          1                 0.024
-    versicolor         50          2                 0.030
-    virginica          50          2                 0.033
+    setosa             50          1                 0.022
+    versicolor         50          1                 0.022
+    virginica          50          1                 0.022
     >>> summary.confusion
     suggested   setosa  versicolor  virginica
     given
@@ -157,12 +161,12 @@ def label_issue_summary(y: ArrayLike, scores: ArrayLike | None = None,
         raise ValueError(f"top must be a positive int or None; got {top!r}.")
     classes = np.unique(given)
     codes = np.searchsorted(classes, given)
-    proba = joint = None
+    proba = estimate = None
     if pred_proba is not None:
         proba = check_pred_proba(pred_proba, classes)
         if len(proba) != n:
             raise ValueError(f"pred_proba has {len(proba)} rows but y has {n}.")
-        joint = confident_joint(proba, codes)
+        estimate = estimate_label_noise(proba, codes, confident_joint(proba, codes))
         if suggested_labels is None:
             suggested_labels = classes[proba.argmax(axis=1)]
     suggested = None if suggested_labels is None else _labels(suggested_labels,
@@ -173,7 +177,7 @@ def label_issue_summary(y: ArrayLike, scores: ArrayLike | None = None,
     per_class = pd.DataFrame({"n_labeled": counts, "n_flagged": flagged,
                               "flagged_share": flagged / counts},
                              index=pd.Index(classes, name=None))
-    per_class["estimated_noise_rate"] = (1.0 - np.diag(joint) / counts if joint is not None
+    per_class["estimated_noise_rate"] = (estimate.per_class if estimate is not None
                                          else per_class["flagged_share"])
     if suggested is not None:
         table = pd.crosstab(pd.Series(given[mask], name="given"),
@@ -196,8 +200,8 @@ def label_issue_summary(y: ArrayLike, scores: ArrayLike | None = None,
         suspects["given_label_proba"] = proba[order, codes[order]]
     if detector is not None and hasattr(detector, "noise_rate_"):
         rate = float(detector.noise_rate_)
-    elif joint is not None:
-        rate = float(1.0 - np.trace(joint) / n)
+    elif estimate is not None:
+        rate = estimate.rate
     else:
         rate = float(mask.mean())
     return Bunch(per_class=per_class, confusion=table, top_suspects=suspects,
