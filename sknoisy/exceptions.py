@@ -1,6 +1,6 @@
 """Custom warnings and errors raised by sknoisy."""
 
-__all__ = ["MostRowsFlaggedWarning", "VanishingClassWarning"]
+__all__ = ["MostRowsFlaggedWarning", "UnflaggedNoiseWarning", "VanishingClassWarning"]
 
 
 class VanishingClassWarning(UserWarning):
@@ -35,5 +35,23 @@ class MostRowsFlaggedWarning(UserWarning):
     >>> import warnings
     >>> from sknoisy.exceptions import MostRowsFlaggedWarning
     >>> issubclass(MostRowsFlaggedWarning, UserWarning)
+    True
+    """
+
+
+class UnflaggedNoiseWarning(UserWarning):
+    """Labels look noisy, but the detector's rule flagged few of them.
+
+    :class:`~sknoisy.detectors.ConfidentLearningDetector`'s default rule flags random
+    labels and one-way swaps only. When the rows its model is surest of disagree with
+    their labels far more often than the rule's estimated noise rate, the model has
+    probably learned the noise (its probabilities are flat where labels are wrong) or
+    is too weak for the data; the warning gives both numbers and names
+    ``filter_by='prune_by_noise_rate'``, which flags what cleanlab flags.
+
+    Examples
+    --------
+    >>> from sknoisy.exceptions import UnflaggedNoiseWarning
+    >>> issubclass(UnflaggedNoiseWarning, UserWarning)
     True
     """

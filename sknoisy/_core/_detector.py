@@ -238,12 +238,16 @@ class NoiseDetectorMixin:
             return
         n, k = len(self.is_noisy_), int(self.is_noisy_.sum())
         print(f"{type(self).__name__}: {verb} {k} of {n} rows ({k / n:.1%}); noise rate "
-              f"{self.noise_rate_:.3f}.")
+              f"{self.noise_rate_:.3f}{self._report_note()}.")
         if verbose >= 2:
             flagged = np.bincount(y_encoded[self.is_noisy_], minlength=len(self.classes_))
             total = np.bincount(y_encoded, minlength=len(self.classes_))
             for label, f, t in zip(self.classes_.tolist(), flagged, total):
                 print(f"  class {label!r}: {f} of {t} ({f / max(t, 1):.1%})")
+
+    def _report_note(self) -> str:
+        """What a detector adds to the ``verbose`` line after the noise rate."""
+        return ""
 
     # -- the network a detector reads ------------------------------------------------------
     def _train_network(self, X, y_encoded, *, max_epochs: int, record: PerSampleRecord,

@@ -19,8 +19,8 @@ from numpy.typing import ArrayLike
 from scipy.optimize import minimize_scalar
 from scipy.stats import binom
 
-__all__ = ["LabelNoiseEstimate", "RandomLabelFit", "estimate_label_noise",
-           "fit_random_labels", "one_way_excess"]
+__all__ = ["LabelNoiseEstimate", "RandomLabelFit", "anchor_disagreement",
+           "estimate_label_noise", "fit_random_labels", "one_way_excess"]
 
 # Temperatures searched for the model's probabilities: wide enough for an over- or
 # under-confident model, bounded so that the search always ends.
@@ -253,3 +253,49 @@ def estimate_label_noise(proba: ArrayLike, y: ArrayLike, joint: ArrayLike,
     per_class = wrong_random + excess.sum(axis=1) / np.maximum(counts, 1)
     return LabelNoiseEstimate(random, excess, per_class,
                               float(wrong_random + excess.sum() / n))
+
+
+def anchor_disagreement(proba: ArrayLike, y: ArrayLike, *,
+                        share: float = 0.1) -> tuple[float, int]:
+    """How often the rows a model is surest of disagree with their labels.
+
+    For each class ``i``, the ``share`` of the rows predicted ``i`` with the highest
+    ``proba[:, i]`` are its anchors: on clean data they are the unambiguous examples
+    of the class, so their labels agree with ``i``, while wrong labels hit anchors as
+    often as any row of their class. Unlike the random-label mixture this needs no
+    over-confident model: it also sees noise that the model has learned.
+
+    Parameters
+    ----------
+    proba : array-like of shape (n_samples, n_classes)
+        Out-of-fold predicted probabilities.
+    y : array-like of shape (n_samples,)
+        Given labels encoded ``0 .. n_classes - 1``.
+    share : float, default=0.1
+        Share of each predicted class taken as its anchors (at least one row).
+
+    Returns
+    -------
+    disagreement : float
+        Share of all anchor rows whose label is not their predicted class.
+    n_anchors : int
+        How many rows the share is of.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sknoisy.noise._label_model import anchor_disagreement
+    >>> proba = np.array([[.9, .1], [.6, .4], [.2, .8], [.3, .7]])
+    >>> anchor_disagreement(proba, [1, 0, 1, 1], share=0.5)
+    (0.5, 2)
+    """
+    P = np.asarray(proba, dtype=np.float64)
+    y = np.asarray(y, dtype=np.int64)
+    predicted = P.argmax(axis=1)
+    disagree = total = 0
+    for i in np.unique(predicted):
+        rows = np.flatnonzero(predicted == i)
+        top = rows[np.argsort(-P[rows, i], kind="stable")[:max(1, int(round(share * len(rows))))]]
+        disagree += int(np.sum(y[top] != i))
+        total += len(top)
+    return disagree / total, total

@@ -1,3 +1,5 @@
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -18,7 +20,7 @@ from sknoisy.detectors import ConfidentLearningDetector, find_noisy_labels
 from sknoisy.exceptions import MostRowsFlaggedWarning
 from sknoisy.noise import confident_joint, estimate_noise_rate
 
-from ._data import noisy_three_classes
+from ._data import ambiguous_labels, noisy_three_classes
 
 LOGREG = make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000))
 
@@ -279,3 +281,100 @@ def _expected_failures(est):
 )
 def test_imblearn_sampler_checks(estimator, check):
     check(estimator)
+
+
+# -- the default rule: random labels and one-way swaps, not ambiguity -----------------------
+@pytest.mark.parametrize("sharpen", [1.0, 3.0])
+def test_default_rule_leaves_ambiguous_clean_labels_alone(sharpen):
+    # Labels drawn from the probabilities: the model's confident "mistakes" are the
+    # ambiguity of the rows. cleanlab's rule flags them; the default does not.
+    proba, y, _ = ambiguous_labels(sharpen=sharpen)
+    default = ConfidentLearningDetector("precomputed").fit(proba, y)
+    cleanlab_rule = ConfidentLearningDetector(
+        "precomputed", filter_by="prune_by_noise_rate").fit(proba, y)
+    assert default.is_noisy_.mean() <= 0.02 and default.noise_rate_ <= 0.02
+    assert default.random_label_rate_ == 0
+    assert cleanlab_rule.is_noisy_.mean() > 0.1
+    # The scores do not depend on the rule.
+    np.testing.assert_array_equal(default.noise_scores_, cleanlab_rule.noise_scores_)
+
+
+def test_default_rule_counts_random_labels_and_flags_the_clear_ones():
+    proba, y, rng = ambiguous_labels(seed=1)
+    drawn = rng.integers(0, 5, len(y))
+    wrong = (rng.random(len(y)) < 0.1) & (drawn != y)
+    y = np.where(wrong, drawn, y)
+    det = ConfidentLearningDetector("precomputed").fit(proba, y)
+    assert det.noise_rate_ == pytest.approx(
+        det.random_label_rate_ * 4 / 5 + det.one_way_excess_.sum() / len(y))
+    assert det.noise_rate_ == pytest.approx(wrong.mean(), abs=0.02)
+    # Only rows more likely random than not are flagged: a random label on an
+    # ambiguous row stays, so the flags are fewer than the wrong labels, and mostly right.
+    assert 0.3 * wrong.mean() < det.is_noisy_.mean() <= wrong.mean()
+    assert (det.is_noisy_ & wrong).sum() / det.is_noisy_.sum() > 0.6
+
+
+def test_default_rule_flags_one_way_swaps():
+    proba, y, rng = ambiguous_labels(seed=0)
+    # A third of class 1 labelled class 2, as an annotator who often reads one class
+    # as another would (class-conditional: any row of the class may be hit) ...
+    ones = np.flatnonzero(y == 1)
+    swapped = rng.choice(ones, len(ones) // 3, replace=False)
+    y[swapped] = 2
+    # ... and a model trained on those labels learns the swap: p @ T.
+    swap = np.eye(5)
+    swap[1, [1, 2]] = [2 / 3, 1 / 3]
+    det = ConfidentLearningDetector("precomputed").fit(proba @ swap, y)
+    assert det.random_label_rate_ == 0
+    assert det.one_way_excess_[2, 1] > 0.5 * len(swapped)
+    assert np.count_nonzero(det.one_way_excess_) == 1
+    assert det.noise_rate_ == pytest.approx(len(swapped) / len(y), abs=0.02)
+    assert det.is_noisy_[swapped].mean() > 0.5
+    # Few flags elsewhere: the other rows' labels are ambiguity, not noise.
+    others = np.setdiff1d(np.arange(len(y)), swapped)
+    assert det.is_noisy_[others].mean() < 0.02
+
+
+def test_default_rule_on_a_real_model_and_clean_digits():
+    from sklearn.datasets import load_digits
+
+    X, y = load_digits(return_X_y=True)
+    det = ConfidentLearningDetector(LOGREG, random_state=0).fit(X, y)
+    cleanlab_rule = ConfidentLearningDetector(LOGREG, filter_by="prune_by_noise_rate",
+                                              random_state=0).fit(X, y)
+    assert det.is_noisy_.sum() <= 0.01 * len(y)
+    assert det.is_noisy_.sum() <= cleanlab_rule.is_noisy_.sum()
+
+
+def test_verbose_line_says_what_the_default_rule_left_to_cleanlabs(capsys):
+    proba, y, _ = ambiguous_labels(seed=3)
+    det = ConfidentLearningDetector("precomputed", verbose=1).fit(proba, y)
+    out = capsys.readouterr().out
+    off_diagonal = 1 - np.trace(det.confident_joint_) / len(y)
+    assert f"noise rate {det.noise_rate_:.3f} (random labels 0.000, one-way swaps" in out
+    assert f"puts {off_diagonal:.1%} off its diagonal" in out and off_diagonal > 0.1
+    ConfidentLearningDetector("precomputed", filter_by="prune_by_noise_rate",
+                              verbose=1).fit(proba, y)
+    assert "off its diagonal" not in capsys.readouterr().out
+
+
+def test_default_rule_warns_when_anchors_show_noise_it_left():
+    # Pair flips that a logistic regression learns (its probabilities carry the swap)
+    # are neither random labels nor a lopsided joint: the anchors still see them.
+    from sklearn.datasets import load_digits
+
+    from sknoisy.exceptions import UnflaggedNoiseWarning
+    from sknoisy.noise import make_label_noise
+
+    X, y = load_digits(return_X_y=True)
+    noisy, _ = make_label_noise(y, "pairflip", 0.3, random_state=0)
+    with pytest.warns(UnflaggedNoiseWarning, match="prune_by_noise_rate"):
+        det = ConfidentLearningDetector(LOGREG, random_state=0).fit(X, noisy)
+    assert det.anchor_disagreement_ > det.noise_rate_ + 0.1
+    # cleanlab's rule is what the warning proposes; it does not warn itself.
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UnflaggedNoiseWarning)
+        ConfidentLearningDetector(LOGREG, filter_by="prune_by_noise_rate",
+                                  random_state=0).fit(X, noisy)
+        clean = ConfidentLearningDetector(LOGREG, random_state=0).fit(X, y)
+    assert clean.anchor_disagreement_ == 0
