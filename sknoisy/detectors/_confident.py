@@ -197,7 +197,7 @@ class ConfidentLearningDetector(NoiseDetectorMixin, BaseCleaningSampler):
     ``rank_by`` scores every row.
 
     A model's confident mistakes on clean but ambiguous rows land in the confident
-    joint too (on clean Fashion-MNIST, 9-13% of the rows), so by default only the
+    joint too (on clean Fashion-MNIST, 10-13% of the rows), so by default only the
     wrong labels that ambiguity cannot explain are flagged: labels drawn at random,
     found by a model comparison (a mixture of the temperature-scaled probabilities and
     uniformly random labels, kept only when its BIC is lower), and one-way swaps
@@ -336,11 +336,11 @@ default='self_confidence'
     estimator that cannot separate the classes flags noise everywhere.
 
     The default rule assumes that ambiguity is two-way: two classes that are hard to
-    tell apart are mistaken for each other about equally often. A model biased
-    towards a large class breaks that on clean data (a few per cent flagged on a
-    4-class synthetic set weighted 60/25/10/5 with a logistic regression), and
-    swaps that go both ways are not flagged. ``filter_by='prune_by_noise_rate'``
-    flags what cleanlab flags.
+    tell apart are mistaken for each other about equally often. A model that
+    systematically misplaces part of a class breaks that on clean data (7% of the
+    rows flagged with a logistic regression on synthetic classes of two clusters
+    each, ``detectors.md``), and swaps that go both ways are not flagged.
+    ``filter_by='prune_by_noise_rate'`` flags what cleanlab flags.
 
     Measured (``benchmarks/results/confident.md`` and ``detectors.md``, 3 seeds): the
     default scores rank exactly as cleanlab's default on the same probabilities. On

@@ -131,8 +131,8 @@ def label_issue_summary(y: ArrayLike, scores: ArrayLike | None = None,
     suggested   setosa  versicolor  virginica
     given
     setosa           0           1          0
-    versicolor       0           0          2
-    virginica        1           1          0
+    versicolor       0           0          1
+    virginica        1           0          0
     >>> summary.top_suspects[["row", "given_label", "suggested_label", "flagged"]]
        row given_label suggested_label  flagged
     0    0   virginica          setosa     True
