@@ -7,16 +7,50 @@ from numbers import Integral, Real
 import numpy as np
 import torch
 from imblearn.under_sampling.base import BaseCleaningSampler
-from skorch.callbacks import LRScheduler
+from skorch.callbacks import Callback, LRScheduler
 
 from .._core._base import NoisyNetClassifier
 from .._core._detector import DETECTOR_CONSTRAINTS, MAX_RATE_CONSTRAINT, NoiseDetectorMixin
 from .._core._record import PerSampleRecord
 from .._core._validation import Interval, StrOptions
 from ..noise import estimate_noise_rate
+from ..noise._label_model import fit_random_labels
 from ._cyclic_lr import O2UCyclicLR
 
 __all__ = ["O2UNoiseDetector"]
+
+# The epochs whose probabilities the random-label model reads: every row has been
+# trained on once or twice, too few times for the network to have fitted a wrong label.
+_EARLY_EPOCHS = (2, 3)
+_EARLY_RECORD = "o2u_early_record"
+
+
+class _EarlyRandomLabels(Callback):
+    """Fit the random-label model to the probabilities an early-epoch record holds.
+
+    At the end of each of ``epochs`` it reads the class probabilities that the record
+    named ``record_name`` kept during that epoch's SGD steps and stores the mixture
+    weight of :func:`~sknoisy.noise._label_model.fit_random_labels` in ``rates_``.
+    """
+
+    def __init__(self, record_name: str, epochs: tuple[int, ...]) -> None:
+        self.record_name = record_name
+        self.epochs = epochs
+
+    def initialize(self):
+        self.rates_ = {}
+        return self
+
+    def on_epoch_end(self, net, **kwargs):
+        epoch = len(net.history)
+        if epoch not in self.epochs:
+            return
+        record = dict(net.callbacks_)[self.record_name]
+        proba = record.epoch_proba().cpu().numpy()
+        y = record.targets()
+        # A row no step reached this epoch (drop_last) has no probabilities yet.
+        seen = proba.sum(axis=1) > 0.5
+        self.rates_[epoch] = fit_random_labels(proba[seen], y[seen]).rate
 
 
 class O2UNoiseDetector(NoiseDetectorMixin, BaseCleaningSampler):
@@ -208,12 +242,22 @@ class O2UNoiseDetector(NoiseDetectorMixin, BaseCleaningSampler):
         schedule = LRScheduler(policy=O2UCyclicLR, warmup_epochs=self.warmup_epochs,
                                cycle_length=self.cycle_length, lr_max=self.lr_max,
                                lr_min=self.lr_min)
+        max_epochs = self.warmup_epochs + self.n_cycles * self.cycle_length
+        auto = self.noise_rate == "auto"
+        early = tuple(epoch for epoch in _EARLY_EPOCHS if epoch <= max_epochs)
+        early_fit = _EarlyRandomLabels(_EARLY_RECORD, early)
+        callbacks = [("o2u_lr", schedule)]
+        if auto and early:
+            callbacks += [
+                (_EARLY_RECORD, PerSampleRecord(start_epoch=min(early), stop_epoch=max(early),
+                                                proba=True, keep_results=False)),
+                ("o2u_early_random_labels", early_fit)]
         record = self._train_network(
-            X, y_encoded, max_epochs=self.warmup_epochs + self.n_cycles * self.cycle_length,
+            X, y_encoded, max_epochs=max_epochs,
             record=PerSampleRecord(start_epoch=self.warmup_epochs + 1,
-                                   proba="mean" if self.noise_rate == "auto" else False,
+                                   proba="mean" if auto else False,
                                    trajectories=self.record_trajectories),
-            callbacks=[("o2u_lr", schedule)],
+            callbacks=callbacks,
             default=NoisyNetClassifier(optimizer=torch.optim.SGD, lr=0.01,
                                        optimizer__momentum=0.9))
         self.loss_mean_ = record.loss_mean_
@@ -221,11 +265,31 @@ class O2UNoiseDetector(NoiseDetectorMixin, BaseCleaningSampler):
         if self.record_trajectories:
             self.loss_trajectories_ = record.loss_trajectories_
         scores = self.loss_mean_ + self.variance_weight * self.loss_std_
-        if self.noise_rate == "auto":
-            self.noise_rate_ = estimate_noise_rate(proba=record.mean_proba_, y=y_encoded)
+        if auto:
+            # The smaller of the early epochs' fits: one epoch's weights move while it
+            # runs, which a single temperature cannot absorb on a network still
+            # learning fast; two epochs agreeing on random labels is the safer reading.
+            rates = early_fit.rates_.values() if early else ()
+            self.random_label_rate_ = float(min(rates, default=0.0))
+            self.joint_noise_rate_ = estimate_noise_rate(proba=record.mean_proba_, y=y_encoded)
+            n_classes = len(self.classes_)
+            self.noise_rate_ = max(self.random_label_rate_ * (n_classes - 1) / n_classes,
+                                   self.joint_noise_rate_)
         else:
+            # Estimates of an earlier 'auto' fit would describe other labels.
+            for name in ("random_label_rate_", "joint_noise_rate_"):
+                vars(self).pop(name, None)
             self.noise_rate_ = float(self.noise_rate)
         return scores
+
+    def _report_note(self) -> str:
+        if self.noise_rate != "auto":
+            return ""
+        n_classes = len(self.classes_)
+        random_wrong = self.random_label_rate_ * (n_classes - 1) / n_classes
+        return (f", the larger of the wrong labels among those drawn at random early in "
+                f"training ({random_wrong:.3f}) and the confident joint of stage 2 "
+                f"({self.joint_noise_rate_:.3f})")
 
     def _suggest_labels(self, X, y_encoded):
         return self._record().last_pred_

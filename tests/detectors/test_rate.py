@@ -4,24 +4,88 @@ import torch
 from sklearn.datasets import make_classification
 
 from sknoisy import NoisyNetClassifier
+from sknoisy.callbacks import PerSampleRecord
 from sknoisy.detectors import O2UNoiseDetector
 from sknoisy.noise import estimate_noise_rate
+from sknoisy.noise._label_model import fit_random_labels
 
 
-def test_o2u_auto_rate_uses_confident_joint_of_stage_2_mean_proba():
-    X, y = make_classification(n_samples=300, n_features=8, n_informative=5, n_classes=3,
-                               n_clusters_per_class=1, class_sep=2.5, random_state=0)
-    rng = np.random.default_rng(0)
-    flip = rng.random(300) < 0.3
-    y_noisy = np.where(flip, (y + rng.integers(1, 3, 300)) % 3, y)
+def _three_classes(n, flip_rate, seed=0, class_sep=2.5, n_features=8, n_informative=5):
+    X, y = make_classification(n_samples=n, n_features=n_features, n_informative=n_informative,
+                               n_redundant=0, n_classes=3, n_clusters_per_class=1,
+                               class_sep=class_sep, random_state=seed)
+    rng = np.random.default_rng(seed)
+    flip = rng.random(n) < flip_rate
+    return X, np.where(flip, (y + rng.integers(1, 3, n)) % 3, y), flip
+
+
+def test_o2u_auto_rate_is_the_larger_of_early_random_labels_and_stage_2_joint():
+    X, y_noisy, flip = _three_classes(300, 0.3)
+    # The user's own record of epoch 2, to check what the detector read then.
     net = NoisyNetClassifier(optimizer=torch.optim.SGD, optimizer__momentum=0.9, lr=0.05,
-                             batch_size=32, module__hidden_sizes=(16,))
+                             batch_size=32, module__hidden_sizes=(16,), callbacks=[
+                                 ("epoch_2", PerSampleRecord(start_epoch=2, stop_epoch=2,
+                                                             proba=True))])
     det = O2UNoiseDetector(net, warmup_epochs=3, n_cycles=2, cycle_length=2,
                            random_state=0).fit(X, y_noisy)
-    record = dict(det.estimator_.callbacks_)["per_sample_record"]
-    # The four stage-2 epochs (4-7), averaged, not the last epoch of the last cycle.
+    callbacks = dict(det.estimator_.callbacks_)
+    record = callbacks["per_sample_record"]
+    # The joint reads the four stage-2 epochs (4-7) averaged, not the last epoch alone.
     assert record.n_recorded_ == 4
     assert not np.allclose(record.mean_proba_, record.last_proba_)
-    assert det.noise_rate_ == pytest.approx(
+    assert det.joint_noise_rate_ == pytest.approx(
         estimate_noise_rate(proba=record.mean_proba_, y=y_noisy))
+    # The random-label model read epochs 2 and 3; the smaller fit counts.
+    early = callbacks["o2u_early_random_labels"].rates_
+    assert sorted(early) == [2, 3]
+    assert early[2] == pytest.approx(
+        fit_random_labels(callbacks["epoch_2"].last_proba_, y_noisy).rate)
+    assert det.random_label_rate_ == min(early.values())
+    assert det.noise_rate_ == max(det.random_label_rate_ * 2 / 3, det.joint_noise_rate_)
     assert abs(det.noise_rate_ - flip.mean()) < 0.15
+    # The early record keeps nothing on the fitted network.
+    assert not hasattr(callbacks["o2u_early_record"], "last_proba_")
+
+
+def test_o2u_auto_rate_sees_random_labels_the_network_has_memorised():
+    # A wide network on 600 rows fits most wrong labels by stage 2, so the confident
+    # joint of stage 2 finds almost none; epochs 2 and 3 came before that.
+    X, y_noisy, flip = _three_classes(600, 0.2, class_sep=2.0, n_features=20,
+                                      n_informative=8)
+    net = NoisyNetClassifier(optimizer=torch.optim.SGD, optimizer__momentum=0.9, lr=0.01,
+                             batch_size=32, module__hidden_sizes=(256, 256))
+    det = O2UNoiseDetector(net, random_state=0).fit(X, y_noisy)
+    assert det.joint_noise_rate_ < 0.05 < flip.mean() - 0.1
+    assert abs(det.noise_rate_ - flip.mean()) < 0.05
+    assert abs(det.is_noisy_.mean() - flip.mean()) < 0.05
+    assert flip[det.is_noisy_].mean() > 0.8
+    _, y_clean, _ = _three_classes(600, 0.0, class_sep=2.0, n_features=20, n_informative=8)
+    clean = O2UNoiseDetector(net, random_state=0).fit(X, y_clean)
+    assert clean.noise_rate_ <= 0.02
+
+
+@pytest.mark.parametrize("warmup_epochs, expected", [(1, [2]), (0, [])])
+def test_o2u_auto_rate_with_fewer_than_three_epochs(warmup_epochs, expected):
+    X, y_noisy, _ = _three_classes(120, 0.2)
+    det = O2UNoiseDetector(NoisyNetClassifier(batch_size=32, module__hidden_sizes=(8,)),
+                           warmup_epochs=warmup_epochs, n_cycles=1, cycle_length=1,
+                           random_state=0).fit(X, y_noisy)
+    callbacks = dict(det.estimator_.callbacks_)
+    if expected:
+        assert sorted(callbacks["o2u_early_random_labels"].rates_) == expected
+    else:
+        assert "o2u_early_random_labels" not in callbacks
+        assert det.random_label_rate_ == 0.0
+    assert det.noise_rate_ == max(det.random_label_rate_ * 2 / 3, det.joint_noise_rate_)
+
+
+def test_o2u_fixed_rate_drops_the_estimates_of_an_earlier_auto_fit():
+    X, y_noisy, _ = _three_classes(120, 0.2)
+    det = O2UNoiseDetector(NoisyNetClassifier(batch_size=32, module__hidden_sizes=(8,)),
+                           warmup_epochs=2, n_cycles=1, cycle_length=1, random_state=0)
+    det.fit(X, y_noisy)
+    assert hasattr(det, "random_label_rate_") and hasattr(det, "joint_noise_rate_")
+    det.set_params(noise_rate=0.1).fit(X, y_noisy)
+    assert det.noise_rate_ == 0.1
+    assert not hasattr(det, "random_label_rate_") and not hasattr(det, "joint_noise_rate_")
+    assert "o2u_early_random_labels" not in dict(det.estimator_.callbacks_)
