@@ -35,9 +35,9 @@ def test_o2u_auto_rate_is_early_random_labels_plus_stage_2_one_way_swaps():
     assert not np.allclose(record.mean_proba_, record.last_proba_)
     np.testing.assert_array_equal(
         det.one_way_excess_, one_way_excess(confident_joint(record.mean_proba_, y_noisy)))
-    # The random-label model read epochs 2, 3 and 4; the largest fit counts.
+    # The random-label model read warm-up epochs 2 and 3; the largest fit counts.
     early = callbacks["o2u_early_random_labels"].rates_
-    assert sorted(early) == [2, 3, 4]
+    assert sorted(early) == [2, 3]
     assert early[3] == pytest.approx(
         fit_random_labels(callbacks["epoch_3"].last_proba_, y_noisy).rate)
     assert det.random_label_rate_ == max(early.values()) > 0
@@ -50,7 +50,7 @@ def test_o2u_auto_rate_is_early_random_labels_plus_stage_2_one_way_swaps():
 
 def test_o2u_auto_rate_sees_random_labels_the_network_has_memorised():
     # A wide network on 600 rows fits most wrong labels by stage 2, so the confident
-    # joint of stage 2 finds almost none; epochs 2-4 came before that.
+    # joint of stage 2 finds almost none; the warm-up epochs came before that.
     X, y_noisy, flip = _three_classes(600, 0.2, class_sep=2.0, n_features=20,
                                       n_informative=8)
     net = NoisyNetClassifier(optimizer=torch.optim.SGD, optimizer__momentum=0.9, lr=0.01,
@@ -80,8 +80,8 @@ def test_o2u_auto_rate_does_not_count_an_underfit_networks_mistakes():
     assert det.noise_rate_ <= 0.02 and det.is_noisy_.mean() <= 0.02
 
 
-@pytest.mark.parametrize("warmup_epochs, expected", [(2, [2, 3]), (0, [])])
-def test_o2u_auto_rate_with_fewer_than_four_epochs(warmup_epochs, expected):
+@pytest.mark.parametrize("warmup_epochs, expected", [(4, [2, 3, 4]), (1, [2]), (0, [])])
+def test_o2u_auto_rate_reads_every_warm_up_epoch_from_the_second(warmup_epochs, expected):
     X, y_noisy, _ = _three_classes(120, 0.2)
     det = O2UNoiseDetector(NoisyNetClassifier(batch_size=32, module__hidden_sizes=(8,)),
                            warmup_epochs=warmup_epochs, n_cycles=1, cycle_length=1,
