@@ -298,18 +298,27 @@ class PerSampleRecord(Callback):
 
     def _evaluate(self, net, dataset) -> None:
         """One eval-mode pass over the training rows, recording their losses."""
-        net._set_training(False)
-        with torch.no_grad():
-            for batch in net.get_iterator(dataset, training=False):
-                Xi, yi = batch
-                output = net.infer(Xi)
-                logits = prediction_logits(output)
-                if self.loss is not None:
-                    losses = self.loss(logits, yi)
-                else:
-                    losses = net.get_per_sample_loss(output, yi, X=Xi, training=False,
-                                                     indices=batch.indices)
-                self._store(batch.indices, losses, logits, None)
+        for batch, output in evaluation_pass(net, dataset):
+            Xi, yi = batch
+            logits = prediction_logits(output)
+            if self.loss is not None:
+                losses = self.loss(logits, yi)
+            else:
+                losses = net.get_per_sample_loss(output, yi, X=Xi, training=False,
+                                                 indices=batch.indices)
+            self._store(batch.indices, losses, logits, None)
+
+
+def evaluation_pass(net, dataset):
+    """Yield ``(batch, output)`` for each batch of ``dataset`` in evaluation mode.
+
+    The rows come in order (the evaluation iterator does not shuffle), without
+    gradients; the next training step puts the module back in training mode.
+    """
+    net._set_training(False)
+    with torch.no_grad():
+        for batch in net.get_iterator(dataset, training=False):
+            yield batch, net.infer(batch[0])
 
 
 def _host(tensor: torch.Tensor) -> np.ndarray:
